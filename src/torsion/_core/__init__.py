@@ -1,0 +1,1 @@
+"""The reactor core: timers, triggers, the waker, threads and the main loop."""

@@ -1,0 +1,572 @@
+"""The reactor: one loop that runs timers, thread calls and I/O readiness.
+
+Theory of operation
+-------------------
+Each turn of ``mainLoop`` does three things:
+
+1. ``runUntilCurrent``: run the calls queued by ``callFromThread`` (only those
+   queued before this turn started, so a call that re-queues itself cannot
+   starve I/O), fire the ``shutdown`` event if ``stop()`` was called, and run
+   the timers that are due.
+2. ``timeout``: how long the poll may block: 0 if thread calls or a shutdown are
+   pending, else until the next timer, else forever.
+3. ``doIteration``: ask the backend which descriptors are ready and call
+   ``doRead``/``doWrite`` on the registered objects.  If either returns a
+   reason (an exception or a Failure) or raises, the object is removed from the
+   reactor and its ``connectionLost(reason)`` is called.
+
+Readers and writers are kept in two dicts keyed by file descriptor; the
+backend's mask for a descriptor is derived from membership in both.  The
+dispatch loop reads straight from the backend's ``(fd, mask)`` list: no
+per-event objects.
+
+Lifecycle (as in Twisted): ``run()`` -> ``startRunning()`` fires ``startup``;
+its ``during`` phase sets ``running`` and installs signal handlers; ``stop()``
+marks the reactor and the next turn fires ``shutdown``, whose ``during`` phase
+disconnects every selectable and calls ``crash()``, which ends the loop.
+SIGINT/SIGTERM call ``stop()`` through ``callFromThread``.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from torsion import _log, error
+from torsion._backends import ERROR, READ, WRITE
+from torsion._core.events import ThreePhaseEvent
+from torsion._core.timers import DelayedCall, TimerQueue
+from torsion._core.waker import Waker
+
+if TYPE_CHECKING:
+    from torsion._backends import Backend
+    from torsion.defer import Deferred
+    from torsion.threadpool import ThreadPool
+
+__all__ = ["Reactor"]
+
+_READ_EVENTS = READ | ERROR
+_WRITE_EVENTS = WRITE | ERROR
+
+
+def _toFailure(why: Any) -> Any:
+    from torsion.failure import Failure
+
+    if isinstance(why, Failure):
+        return why
+    if isinstance(why, type) and issubclass(why, BaseException):
+        why = why()
+    if isinstance(why, BaseException):
+        return Failure(why)
+    return Failure(error.ConnectionLost(f"unexpected doRead/doWrite result {why!r}"))
+
+
+class Reactor:
+    """An event loop with Twisted's reactor API, on one readiness backend."""
+
+    callLater: Callable[..., DelayedCall]
+    seconds: Callable[[], float]
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+        self._readers: dict[int, Any] = {}
+        self._writers: dict[int, Any] = {}
+        self._internals: set[Any] = set()
+        self.seconds = time.time
+        self._timers = TimerQueue(self.seconds)
+        # callLater is the timer queue's own method: no extra frame per call.
+        self.callLater = self._timers.callLater
+        self.threadCallQueue: deque[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]]
+        self.threadCallQueue = deque()
+        self._waker = Waker()
+        self._eventTriggers: dict[str, ThreePhaseEvent] = {}
+        self.running = False
+        self._started = False
+        self._stopped = True
+        self._justStopped = False
+        self._startedBefore = False
+        self._installSignalHandlers = False
+        self._savedSignals: dict[int, Any] = {}
+        self._savedWakeupFd: int | None = None
+        self._exitSignal: int | None = None
+        self._ioThread: int | None = None
+        self.threadpool: ThreadPool | None = None
+        self._threadpoolShutdownID: Any = None
+        self._closed = False
+        self._addInternalReader(self._waker)
+        self.addSystemEventTrigger("during", "startup", self._reallyStartRunning)
+        self.addSystemEventTrigger("during", "shutdown", self.crash)
+        self.addSystemEventTrigger("during", "shutdown", self.disconnectAll)
+
+    def __repr__(self) -> str:
+        return f"<torsion Reactor backend={self._backend.name} running={self.running}>"
+
+    @property
+    def backendName(self) -> str:
+        """The readiness backend in use: ``"select"``, ``"poll"`` or ``"epoll"``."""
+        return self._backend.name
+
+    # ------------------------------------------------------------------ I/O
+
+    def _addInternalReader(self, selectable: Any) -> None:
+        self._internals.add(selectable)
+        self.addReader(selectable)
+
+    def _update(self, fd: int, had: int) -> None:
+        mask = (READ if fd in self._readers else 0) | (WRITE if fd in self._writers else 0)
+        if not mask:
+            self._backend.unregister(fd)
+        elif had:
+            self._backend.modify(fd, mask)
+        else:
+            self._backend.register(fd, mask)
+
+    def addReader(self, reader: Any) -> None:
+        """Call ``reader.doRead()`` whenever its descriptor is readable."""
+        fd = reader.fileno()
+        if fd < 0:
+            raise ValueError(f"cannot add {reader!r} as a reader: it has no open descriptor")
+        readers = self._readers
+        if readers.get(fd) is reader:
+            return
+        had = fd in readers or fd in self._writers
+        readers[fd] = reader
+        if fd in self._writers:
+            self._backend.modify(fd, READ | WRITE)
+        elif had:
+            self._backend.modify(fd, READ)
+        else:
+            self._backend.register(fd, READ)
+
+    def addWriter(self, writer: Any) -> None:
+        """Call ``writer.doWrite()`` whenever its descriptor is writable."""
+        fd = writer.fileno()
+        if fd < 0:
+            raise ValueError(f"cannot add {writer!r} as a writer: it has no open descriptor")
+        writers = self._writers
+        if writers.get(fd) is writer:
+            return
+        had = fd in writers or fd in self._readers
+        writers[fd] = writer
+        if fd in self._readers:
+            self._backend.modify(fd, READ | WRITE)
+        elif had:
+            self._backend.modify(fd, WRITE)
+        else:
+            self._backend.register(fd, WRITE)
+
+    def _fdOf(self, selectable: Any, table: dict[int, Any]) -> int:
+        fd: int = selectable.fileno()
+        if fd >= 0 and table.get(fd) is selectable:
+            return fd
+        # The descriptor was closed (fileno() is -1) or reused: search by identity.
+        for key, value in table.items():
+            if value is selectable:
+                return key
+        return -1
+
+    def removeReader(self, reader: Any) -> None:
+        """Stop watching ``reader`` for readability."""
+        fd = self._fdOf(reader, self._readers)
+        if fd < 0:
+            return
+        del self._readers[fd]
+        if fd in self._writers:
+            self._backend.modify(fd, WRITE)
+        else:
+            self._backend.unregister(fd)
+
+    def removeWriter(self, writer: Any) -> None:
+        """Stop watching ``writer`` for writability."""
+        fd = self._fdOf(writer, self._writers)
+        if fd < 0:
+            return
+        del self._writers[fd]
+        if fd in self._readers:
+            self._backend.modify(fd, READ)
+        else:
+            self._backend.unregister(fd)
+
+    def removeAll(self) -> list[Any]:
+        """Remove every reader and writer (but the reactor's own); return them."""
+        removed: list[Any] = []
+        seen: set[int] = set()
+        for table in (self._readers, self._writers):
+            for fd, s in list(table.items()):
+                if s in self._internals:
+                    continue
+                table.pop(fd, None)
+                self._update(fd, 1)
+                if id(s) not in seen:
+                    seen.add(id(s))
+                    removed.append(s)
+        return removed
+
+    def getReaders(self) -> list[Any]:
+        return [s for s in self._readers.values() if s not in self._internals]
+
+    def getWriters(self) -> list[Any]:
+        return [s for s in self._writers.values() if s not in self._internals]
+
+    def _disconnectSelectable(self, selectable: Any, why: Any) -> None:
+        self.removeReader(selectable)
+        self.removeWriter(selectable)
+        try:
+            selectable.connectionLost(_toFailure(why))
+        except Exception as e:
+            _log.log_failure(f"Error in connectionLost of {selectable!r}:", e)
+
+    def doIteration(self, timeout: float | None) -> None:
+        """Wait up to ``timeout`` seconds for readiness and dispatch it."""
+        try:
+            events = self._backend.poll(timeout)
+        except InterruptedError:
+            return
+        readers = self._readers
+        writers = self._writers
+        for fd, mask in events:
+            if mask & _READ_EVENTS:
+                s = readers.get(fd)
+                if s is not None:
+                    try:
+                        why = s.doRead()
+                    except Exception as e:
+                        _log.log_failure(f"Unhandled error in doRead of {s!r}:", e)
+                        why = e
+                    if why is not None:
+                        self._disconnectSelectable(s, why)
+                        continue
+                    if not mask & _WRITE_EVENTS:
+                        continue
+                elif not mask & WRITE and fd not in writers:
+                    self._backend.unregister(fd)
+                    continue
+            if mask & _WRITE_EVENTS:
+                s = writers.get(fd)
+                if s is not None:
+                    try:
+                        why = s.doWrite()
+                    except Exception as e:
+                        _log.log_failure(f"Unhandled error in doWrite of {s!r}:", e)
+                        why = e
+                    if why is not None:
+                        self._disconnectSelectable(s, why)
+                elif fd not in readers:
+                    self._backend.unregister(fd)
+
+    # ------------------------------------------------------------ the loop
+
+    def runUntilCurrent(self) -> None:
+        """Run pending thread calls, a requested shutdown, and the timers now due."""
+        queue = self.threadCallQueue
+        if queue:
+            for _ in range(len(queue)):
+                f, args, kw = queue.popleft()
+                try:
+                    f(*args, **kw)
+                except Exception as e:
+                    _log.log_failure(f"Unhandled error in callFromThread call {f!r}:", e)
+        if self._justStopped:
+            self._justStopped = False
+            self.fireSystemEvent("shutdown")
+        self._timers.runDue(self.seconds())
+
+    def timeout(self) -> float | None:
+        """How long the next poll may block (None: until something happens)."""
+        if self.threadCallQueue or self._justStopped:
+            return 0.0
+        return self._timers.timeout(self.seconds())
+
+    def mainLoop(self) -> None:
+        runUntilCurrent = self.runUntilCurrent
+        timeout = self.timeout
+        doIteration = self.doIteration
+        while self._started:
+            try:
+                while self._started:
+                    runUntilCurrent()
+                    t = timeout()
+                    doIteration(t if self.running else 0.0)
+            except Exception as e:
+                _log.log_failure("Unexpected error in the main loop:", e)
+            except BaseException:
+                # KeyboardInterrupt/SystemExit from user code: shut down for
+                # real rather than leave half-closed state behind, then re-raise.
+                self.crash()
+                raise
+
+    def iterate(self, delay: float = 0.0) -> None:
+        """Run one turn of the loop, blocking at most ``delay`` seconds."""
+        self.runUntilCurrent()
+        self.doIteration(delay)
+
+    def run(self, installSignalHandlers: bool = True) -> None:
+        """Run the loop until ``stop()`` and the shutdown triggers have finished."""
+        self.startRunning(installSignalHandlers=installSignalHandlers)
+        try:
+            self.mainLoop()
+        finally:
+            self._restoreSignals()
+            from torsion.defer import _reportUnhandledAtShutdown
+
+            _reportUnhandledAtShutdown()
+
+    def startRunning(self, installSignalHandlers: bool = True) -> None:
+        if self._closed:
+            raise error.ReactorNotRestartable("this reactor has been closed")
+        if self._started:
+            raise error.ReactorAlreadyRunning()
+        if self._startedBefore:
+            raise error.ReactorNotRestartable()
+        self._installSignalHandlers = installSignalHandlers
+        self._started = True
+        self._stopped = False
+        self._ioThread = threading.get_ident()
+        self.fireSystemEvent("startup")
+
+    def _reallyStartRunning(self) -> None:
+        self.running = True
+        if self._installSignalHandlers:
+            self._handleSignals()
+
+    def stop(self) -> None:
+        """Stop the loop after the shutdown triggers have run."""
+        if self._stopped:
+            raise error.ReactorNotRunning("can't stop a reactor that isn't running")
+        self._stopped = True
+        self._justStopped = True
+        self._startedBefore = True
+
+    def crash(self) -> None:
+        """Stop the loop at once, without running shutdown triggers."""
+        self._started = False
+        self.running = False
+        self.addSystemEventTrigger("during", "startup", self._reallyStartRunning)
+
+    def disconnectAll(self) -> None:
+        """Close every connection and port registered with the reactor."""
+        from torsion.failure import Failure
+
+        for s in self.removeAll():
+            try:
+                s.connectionLost(Failure(error.ConnectionLost("the reactor shut down")))
+            except Exception as e:
+                _log.log_failure(f"Error in connectionLost of {s!r} at shutdown:", e)
+
+    def callWhenRunning(self, f: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        """Call ``f`` now if running, else once the reactor has started."""
+        if self.running:
+            f(*args, **kw)
+            return None
+        return self.addSystemEventTrigger("after", "startup", f, *args, **kw)
+
+    # --------------------------------------------------------- triggers
+
+    def addSystemEventTrigger(
+        self, phase: str, eventType: str, callable: Callable[..., Any], *args: Any, **kw: Any
+    ) -> Any:
+        """Call ``callable`` in ``phase`` (before/during/after) of system event ``eventType``."""
+        event = self._eventTriggers.get(eventType)
+        if event is None:
+            event = self._eventTriggers[eventType] = ThreePhaseEvent()
+        return (eventType, phase, event.addTrigger(phase, callable, args, kw))
+
+    def removeSystemEventTrigger(self, triggerID: Any) -> None:
+        """Remove a trigger added by ``addSystemEventTrigger``."""
+        try:
+            eventType, phase, handle = triggerID
+            event = self._eventTriggers[eventType]
+        except (TypeError, ValueError, KeyError):
+            raise ValueError(f"not a system event trigger ID: {triggerID!r}")
+        event.removeTrigger(phase, handle)
+
+    def fireSystemEvent(self, eventType: str) -> None:
+        """Run the triggers of ``eventType`` (before, wait for Deferreds, during, after)."""
+        event = self._eventTriggers.get(eventType)
+        if event is not None:
+            event.fire()
+
+    # -------------------------------------------------------------- time
+
+    def getDelayedCalls(self) -> list[DelayedCall]:
+        """The calls scheduled with ``callLater`` that have neither run nor been cancelled."""
+        return self._timers.getDelayedCalls()
+
+    # ------------------------------------------------------------ threads
+
+    def callFromThread(self, f: Callable[..., Any], *args: Any, **kw: Any) -> None:
+        """Run ``f(*args, **kw)`` in the reactor thread; safe from any thread."""
+        if not callable(f):
+            raise TypeError(f"callFromThread needs a callable, got {f!r}")
+        self.threadCallQueue.append((f, args, kw))
+        self._waker.wakeUp()
+
+    def wakeUp(self) -> None:
+        self._waker.wakeUp()
+
+    def getThreadPool(self) -> ThreadPool:
+        """The reactor's thread pool, created (and started when running) on first use."""
+        if self.threadpool is None:
+            from torsion.threadpool import ThreadPool
+
+            self.threadpool = ThreadPool(0, 10, "torsion.threadpool")
+            self.callWhenRunning(self.threadpool.start)
+            self._threadpoolShutdownID = self.addSystemEventTrigger(
+                "during", "shutdown", self._stopThreadPool
+            )
+        return self.threadpool
+
+    def _stopThreadPool(self) -> None:
+        self._threadpoolShutdownID = None
+        if self.threadpool is not None:
+            pool, self.threadpool = self.threadpool, None
+            pool.stop()
+
+    def callInThread(self, f: Callable[..., Any], *args: Any, **kw: Any) -> None:
+        """Run ``f(*args, **kw)`` in the reactor's thread pool."""
+        self.getThreadPool().callInThread(f, *args, **kw)
+
+    def suggestThreadPoolSize(self, size: int) -> None:
+        """Let the thread pool grow to ``size`` threads."""
+        self.getThreadPool().adjustPoolsize(maxthreads=size)
+
+    def resolve(self, name: str, timeout: Any = (1, 3, 11, 45)) -> Deferred[str]:
+        """Resolve a host name to an IPv4 address string (in a thread)."""
+        from torsion import defer, threads
+
+        if not isinstance(name, str):
+            return defer.fail(TypeError(f"host name must be str, got {type(name).__name__}"))
+        if not name:
+            return defer.succeed("0.0.0.0")
+        if _isIPv4(name):
+            return defer.succeed(name)
+
+        def lookup() -> str:
+            try:
+                return socket.gethostbyname(name)
+            except (OSError, UnicodeError) as e:
+                raise error.DNSLookupError(f"address {name!r} not found: {e}")
+
+        d = threads.deferToThreadPool(self, self.getThreadPool(), lookup)
+        total = sum(timeout) if isinstance(timeout, (tuple, list)) else timeout
+        if total:
+
+            def timedOut(failure: Any, _t: float) -> Any:
+                failure.trap(defer.TimeoutError)
+                raise error.DNSLookupError(f"address {name!r} not found: timed out")
+
+            d.addTimeout(total, self, onTimeoutCancel=None)
+            d.addErrback(timedOut, total)
+        return d
+
+    # ------------------------------------------------------------ network
+    # Each transport module is imported on first use, so importing the
+    # reactor stays cheap and a program pays only for what it uses.
+
+    def listenTCP(self, port: int, factory: Any, backlog: int = 50, interface: str = "") -> Any:
+        """Listen for TCP connections on ``interface``:``port`` (0: any free port)."""
+        from torsion.tcp import Port
+
+        p = Port(port, factory, backlog, interface, self)
+        p.startListening()
+        return p
+
+    def connectTCP(
+        self,
+        host: str,
+        port: int,
+        factory: Any,
+        timeout: float = 30,
+        bindAddress: tuple[str, int] | None = None,
+    ) -> Any:
+        """Connect to ``host``:``port`` with a client factory; returns the Connector."""
+        from torsion.tcp import Connector
+
+        c = Connector(host, port, factory, timeout, bindAddress, self)
+        c.connect()
+        return c
+
+    # ------------------------------------------------------------ signals
+
+    def _handleSignals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum, handler in (
+            (signal.SIGINT, self.sigInt),
+            (signal.SIGTERM, self.sigTerm),
+        ):
+            previous = signal.getsignal(signum)
+            if signum == signal.SIGINT and previous is not signal.default_int_handler:
+                # Someone else (an embedding application) owns SIGINT.
+                continue
+            self._savedSignals[signum] = previous
+            signal.signal(signum, handler)
+        try:
+            self._savedWakeupFd = signal.set_wakeup_fd(
+                self._waker.writeFileno, warn_on_full_buffer=False
+            )
+        except ValueError:
+            self._savedWakeupFd = None
+
+    def _restoreSignals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum, handler in self._savedSignals.items():
+            signal.signal(signum, handler)
+        self._savedSignals.clear()
+        if self._savedWakeupFd is not None:
+            signal.set_wakeup_fd(self._savedWakeupFd)
+            self._savedWakeupFd = None
+
+    def _stopFromSignal(self, name: str, number: int) -> None:
+        _log.logger.info("Received %s, shutting down.", name)
+        self._exitSignal = number
+        self.callFromThread(self._stopIfRunning)
+
+    def _stopIfRunning(self) -> None:
+        if not self._stopped:
+            self.stop()
+
+    def sigInt(self, number: int, frame: Any = None) -> None:
+        self._stopFromSignal("SIGINT", number)
+
+    def sigTerm(self, number: int, frame: Any = None) -> None:
+        self._stopFromSignal("SIGTERM", number)
+
+    # ------------------------------------------------------------ cleanup
+
+    def close(self) -> None:
+        """Release the reactor's own descriptors and threads (torsion-only).
+
+        For reactors created for a test or an embedding: the global reactor
+        lives as long as the process.  A closed reactor cannot run.
+        """
+        if self._closed:
+            return
+        if self.running:
+            raise error.ReactorAlreadyRunning("close() a reactor only once it has stopped")
+        self._closed = True
+        self._stopThreadPool()
+        for s in list(self._internals):
+            self.removeReader(s)
+            s.close()
+        self._internals.clear()
+        self._backend.close()
+        self._timers.clear()
+
+
+def _isIPv4(name: str) -> bool:
+    try:
+        socket.inet_aton(name)
+    except OSError:
+        return False
+    return name.count(".") == 3
+
+
+def currentThreadIsIO(reactor: Reactor) -> bool:
+    return reactor._ioThread == threading.get_ident()

@@ -1,0 +1,70 @@
+"""Wakes the reactor from another thread or from a signal handler.
+
+A non-blocking pipe: ``wakeUp()`` writes a byte, the reactor drains it on read.
+Writes are coalesced: ``wakeUp`` only writes when the reactor has not yet been
+woken since it last drained the pipe.  The flag is cleared *before* draining,
+and the reactor runs its thread-call queue *after* draining, so a call queued
+while the flag was still set is always seen (see ``Reactor.callFromThread``).
+The write end doubles as ``signal.set_wakeup_fd`` target, so a signal that
+arrives just before the loop blocks still wakes it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+class Waker:
+    __slots__ = ("_r", "_w", "woken")
+
+    def __init__(self) -> None:
+        r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC) if hasattr(os, "pipe2") else os.pipe()
+        os.set_blocking(r, False)
+        os.set_blocking(w, False)
+        self._r = r
+        self._w = w
+        self.woken = False
+
+    def fileno(self) -> int:
+        return self._r
+
+    @property
+    def writeFileno(self) -> int:
+        return self._w
+
+    def wakeUp(self) -> None:
+        """Make the reactor's next (or current) poll return."""
+        if not self.woken:
+            self.woken = True
+            try:
+                os.write(self._w, b"x")
+            except (BlockingIOError, OSError):
+                # The pipe is full (the reactor will wake anyway) or closed.
+                pass
+
+    def doRead(self) -> None:
+        self.woken = False
+        try:
+            while len(os.read(self._r, 4096)) == 4096:
+                pass
+        except (BlockingIOError, OSError):
+            pass
+
+    def doWrite(self) -> None:  # pragma: no cover - never registered for writing
+        pass
+
+    def connectionLost(self, reason: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for fd in (self._r, self._w):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._r = self._w = -1
+
+    def logPrefix(self) -> str:
+        return "Waker"

@@ -1,0 +1,62 @@
+"""Address objects returned by ``getHost()`` and ``getPeer()``.
+
+They are frozen dataclasses, so they compare and hash by value, as in Twisted.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["HostnameAddress", "IPv4Address", "IPv6Address", "UNIXAddress"]
+
+
+@dataclass(frozen=True, slots=True)
+class IPv4Address:
+    """An IPv4 socket address: ``type`` is ``"TCP"`` or ``"UDP"``."""
+
+    type: Literal["TCP", "UDP"]
+    host: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class IPv6Address:
+    """An IPv6 socket address; ``flowInfo`` and ``scopeID`` as in ``sockaddr_in6``."""
+
+    type: Literal["TCP", "UDP"]
+    host: str
+    port: int
+    flowInfo: int = 0
+    scopeID: int | str = 0
+
+
+@dataclass(frozen=True, slots=True)
+class HostnameAddress:
+    """A host name and port, before resolution."""
+
+    hostname: bytes
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class UNIXAddress:
+    """A UNIX socket address; ``name`` is the path (bytes), or None when unbound."""
+
+    name: bytes | None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, UNIXAddress):
+            return NotImplemented
+        if self.name == other.name:
+            return True
+        if self.name and other.name:
+            try:
+                return os.path.samefile(self.name, other.name)
+            except OSError:
+                return False
+        return False
+
+    def __hash__(self) -> int:
+        return hash(("UNIX", self.name))

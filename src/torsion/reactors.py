@@ -1,0 +1,86 @@
+"""Choosing, creating and installing reactors.
+
+The backend is chosen in this one place: by name (``"select"``, ``"poll"``,
+``"epoll"``), else by the ``TORSION_REACTOR`` environment variable, else the
+best one the platform has (epoll on Linux).  ``install()`` makes a reactor the
+global one that ``from torsion import reactor`` returns; importing
+``torsion.reactor`` installs the default on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import select
+import sys
+from typing import TYPE_CHECKING
+
+from torsion import error
+
+if TYPE_CHECKING:
+    from torsion._core.reactor import Reactor
+
+__all__ = ["available", "create", "getGlobal", "install", "installed"]
+
+_ORDER = ("epoll", "poll", "select")
+
+
+def available() -> list[str]:
+    """The backends this platform supports, best first."""
+    return [name for name in _ORDER if hasattr(select, name)]
+
+
+def _resolveName(name: str | None) -> str:
+    if name is None:
+        name = os.environ.get("TORSION_REACTOR") or None
+    if name is None:
+        return available()[0]
+    name = name.strip().lower()
+    if name not in _ORDER:
+        raise ValueError(
+            f"unknown reactor backend {name!r}: choose one of {', '.join(available())}"
+        )
+    if name not in available():
+        raise ValueError(f"reactor backend {name!r} is not available on this platform")
+    return name
+
+
+def create(name: str | None = None) -> Reactor:
+    """Create a new, independent reactor on backend ``name`` (see module docs)."""
+    from torsion._core.reactor import Reactor
+
+    backend_name = _resolveName(name)
+    module = importlib.import_module(f"torsion._backends.{backend_name}")
+    return Reactor(module.Backend())
+
+
+def installed() -> Reactor | None:
+    """The global reactor, if one is installed."""
+    r = sys.modules.get("torsion.reactor")
+    from torsion._core.reactor import Reactor
+
+    return r if isinstance(r, Reactor) else None
+
+
+def install(reactor: Reactor | str | None = None) -> Reactor:
+    """Make ``reactor`` (or a new one on the named backend) the global reactor."""
+    if installed() is not None:
+        raise error.ReactorAlreadyInstalledError("a reactor is already installed")
+    if reactor is None or isinstance(reactor, str):
+        reactor = create(reactor)
+    import torsion
+
+    sys.modules["torsion.reactor"] = reactor  # type: ignore[assignment]
+    torsion.reactor = reactor  # type: ignore[assignment]
+    return reactor
+
+
+def getGlobal() -> Reactor:
+    """The global reactor, installing the default one if needed (typed access)."""
+    r = installed()
+    if r is None:
+        import torsion.reactor  # noqa: F401  (installs the default)
+
+        r = installed()
+        assert r is not None
+    return r

@@ -1,0 +1,360 @@
+"""The reactor core on every backend: lifecycle, timers, triggers, I/O registration."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from typing import Any
+
+import pytest
+
+from torsion import error, reactors
+
+
+def test_available_backends_include_all_three_on_linux() -> None:
+    assert reactors.available() == ["epoll", "poll", "select"]
+
+
+def test_backend_chosen_by_name_and_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in reactors.available():
+        r = reactors.create(name)
+        try:
+            assert r.backendName == name
+        finally:
+            r.close()
+    monkeypatch.setenv("TORSION_REACTOR", "poll")
+    r = reactors.create()
+    try:
+        assert r.backendName == "poll"
+    finally:
+        r.close()
+    monkeypatch.setenv("TORSION_REACTOR", "kqueue-ish")
+    with pytest.raises(ValueError, match="unknown reactor backend 'kqueue-ish'"):
+        reactors.create()
+
+
+def test_run_stop_and_restart_errors(reactor: Any) -> None:
+    events: list[str] = []
+    reactor.callWhenRunning(lambda: events.append(f"running={reactor.running}"))
+    reactor.callWhenRunning(reactor.stop)
+    reactor.addSystemEventTrigger("before", "shutdown", events.append, "before-shutdown")
+    reactor.addSystemEventTrigger("after", "shutdown", events.append, "after-shutdown")
+    reactor.run(installSignalHandlers=False)
+    assert events == ["running=True", "before-shutdown", "after-shutdown"]
+    assert not reactor.running
+    with pytest.raises(error.ReactorNotRunning):
+        reactor.stop()
+    with pytest.raises(error.ReactorNotRestartable):
+        reactor.run(installSignalHandlers=False)
+
+
+def test_stop_before_run_raises(reactor: Any) -> None:
+    with pytest.raises(error.ReactorNotRunning):
+        reactor.stop()
+
+
+def test_run_while_running_raises(reactor: Any) -> None:
+    caught: list[BaseException] = []
+
+    def again() -> None:
+        try:
+            reactor.run(installSignalHandlers=False)
+        except error.ReactorAlreadyRunning as e:
+            caught.append(e)
+        reactor.stop()
+
+    reactor.callWhenRunning(again)
+    reactor.run(installSignalHandlers=False)
+    assert len(caught) == 1
+
+
+def test_crash_skips_shutdown_triggers(reactor: Any) -> None:
+    fired: list[str] = []
+    reactor.addSystemEventTrigger("before", "shutdown", fired.append, "shutdown")
+    reactor.callWhenRunning(reactor.crash)
+    reactor.run(installSignalHandlers=False)
+    assert fired == []
+    assert not reactor.running
+    # A crashed reactor may run again (it was never stopped).
+    reactor.callWhenRunning(reactor.stop)
+    reactor.run(installSignalHandlers=False)
+    assert fired == ["shutdown"]
+
+
+def test_calllater_order_and_same_time_fifo(reactor: Any) -> None:
+    order: list[Any] = []
+    for i in range(20):
+        reactor.callLater(0, order.append, i)
+    reactor.callLater(0.02, order.append, "late")
+    reactor.callLater(0.01, order.append, "mid")
+    reactor.callLater(0.03, reactor.stop)
+    reactor.run(installSignalHandlers=False)
+    assert order == [*range(20), "mid", "late"]
+
+
+def test_delayedcall_api(reactor: Any) -> None:
+    ran: list[str] = []
+    dc = reactor.callLater(10, ran.append, "x")
+    assert dc.active()
+    t = dc.getTime()
+    assert t == pytest.approx(reactor.seconds() + 10, abs=0.5)
+    dc.delay(5)
+    assert dc.getTime() == pytest.approx(t + 5)
+    dc.reset(0)
+    assert reactor.getDelayedCalls() == [dc]
+    cancelled = reactor.callLater(0, ran.append, "never")
+    cancelled.cancel()
+    assert not cancelled.active()
+    with pytest.raises(error.AlreadyCancelled):
+        cancelled.cancel()
+    with pytest.raises(error.AlreadyCancelled):
+        cancelled.reset(1)
+    reactor.callLater(0.01, reactor.stop)
+    reactor.run(installSignalHandlers=False)
+    assert ran == ["x"]
+    assert not dc.active()
+    with pytest.raises(error.AlreadyCalled):
+        dc.cancel()
+    with pytest.raises(error.AlreadyCalled):
+        dc.delay(1)
+    assert reactor.getDelayedCalls() == []
+
+
+def test_calllater_zero_scheduled_by_a_call_waits_a_turn(reactor: Any) -> None:
+    """A callLater(0) chain must not starve I/O: each link runs on a later turn."""
+    r, w = socket.socketpair()
+    seen: list[str] = []
+
+    class Reader:
+        def fileno(self) -> int:
+            return r.fileno()
+
+        def doRead(self) -> None:
+            r.recv(10)
+            seen.append("io")
+            reactor.removeReader(self)
+
+        def connectionLost(self, reason: Any) -> None:
+            pass
+
+    count = [0]
+
+    def link() -> None:
+        count[0] += 1
+        seen.append("timer")
+        if "io" not in seen and count[0] < 1000:
+            reactor.callLater(0, link)
+        else:
+            reactor.stop()
+
+    w.send(b"x")
+    reactor.addReader(Reader())
+    reactor.callLater(0, link)
+    try:
+        reactor.run(installSignalHandlers=False)
+    finally:
+        r.close()
+        w.close()
+    assert "io" in seen
+    assert count[0] < 5
+
+
+def test_exception_in_timer_is_logged_and_loop_goes_on(
+    reactor: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    ran: list[int] = []
+
+    def boom() -> None:
+        raise ZeroDivisionError("timer boom")
+
+    reactor.callLater(0, boom)
+    reactor.callLater(0, ran.append, 1)
+    reactor.callLater(0.01, reactor.stop)
+    with caplog.at_level(logging.ERROR, logger="torsion"):
+        reactor.run(installSignalHandlers=False)
+    assert ran == [1]
+    assert "timer boom" in caplog.text
+    assert "ZeroDivisionError" in caplog.text
+
+
+def test_exception_in_trigger_is_logged(reactor: Any, caplog: pytest.LogCaptureFixture) -> None:
+    after: list[str] = []
+
+    def bad() -> None:
+        raise ValueError("trigger boom")
+
+    reactor.addSystemEventTrigger("during", "startup", bad)
+    reactor.addSystemEventTrigger("after", "startup", after.append, "after")
+    reactor.callWhenRunning(reactor.stop)
+    with caplog.at_level(logging.ERROR, logger="torsion"):
+        reactor.run(installSignalHandlers=False)
+    assert after == ["after"]
+    assert "trigger boom" in caplog.text
+
+
+def test_remove_trigger_and_bad_phase(reactor: Any) -> None:
+    fired: list[str] = []
+    tid = reactor.addSystemEventTrigger("during", "custom", fired.append, "a")
+    reactor.addSystemEventTrigger("during", "custom", fired.append, "b")
+    reactor.removeSystemEventTrigger(tid)
+    with pytest.raises(ValueError):
+        reactor.removeSystemEventTrigger(tid)
+    with pytest.raises(KeyError):
+        reactor.addSystemEventTrigger("sometime", "custom", fired.append)
+    reactor.fireSystemEvent("custom")
+    assert fired == ["b"]
+
+
+def test_before_shutdown_deferred_holds_shutdown(reactor: Any) -> None:
+    from torsion.defer import Deferred
+
+    events: list[str] = []
+    held: Deferred[None] = Deferred()
+
+    def before() -> Deferred[None]:
+        events.append("before")
+        reactor.callLater(0.05, release)
+        return held
+
+    def release() -> None:
+        events.append("released")
+        held.callback(None)
+
+    reactor.addSystemEventTrigger("before", "shutdown", before)
+    reactor.addSystemEventTrigger("during", "shutdown", events.append, "during")
+    reactor.addSystemEventTrigger("after", "shutdown", events.append, "after")
+    reactor.callWhenRunning(reactor.stop)
+    reactor.run(installSignalHandlers=False)
+    assert events == ["before", "released", "during", "after"]
+
+
+class _Pipe:
+    """A minimal selectable around one end of a socketpair."""
+
+    def __init__(self, sock: socket.socket, on_read: Any = None) -> None:
+        self.sock = sock
+        self.on_read = on_read
+        self.lost: list[Any] = []
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def doRead(self) -> Any:
+        return self.on_read(self) if self.on_read else None
+
+    def doWrite(self) -> Any:
+        return None
+
+    def connectionLost(self, reason: Any) -> None:
+        self.lost.append(reason)
+
+
+def test_reader_writer_registration(reactor: Any) -> None:
+    a, b = socket.socketpair()
+    try:
+        p = _Pipe(a)
+        reactor.addReader(p)
+        reactor.addReader(p)
+        reactor.addWriter(p)
+        assert reactor.getReaders() == [p]
+        assert reactor.getWriters() == [p]
+        reactor.removeWriter(p)
+        assert reactor.getWriters() == []
+        assert reactor.getReaders() == [p]
+        reactor.addWriter(p)
+        assert sorted(map(id, reactor.removeAll())) == [id(p)]
+        assert reactor.getReaders() == [] and reactor.getWriters() == []
+    finally:
+        a.close()
+        b.close()
+
+
+def test_read_dispatch_and_disconnect_on_reason(reactor: Any) -> None:
+    a, b = socket.socketpair()
+    got: list[bytes] = []
+
+    def on_read(p: _Pipe) -> Any:
+        data = p.sock.recv(100)
+        if not data:
+            return error.ConnectionDone()
+        got.append(data)
+        b.close()
+        return None
+
+    p = _Pipe(a, on_read)
+    reactor.addReader(p)
+    b.send(b"ping")
+
+    def check() -> None:
+        if p.lost:
+            reactor.stop()
+        else:
+            reactor.callLater(0.005, check)
+
+    reactor.callLater(0, check)
+    reactor.run(installSignalHandlers=False)
+    a.close()
+    assert got == [b"ping"]
+    assert len(p.lost) == 1
+    assert p.lost[0].check(error.ConnectionDone)
+    assert reactor.getReaders() == []
+
+
+def test_exception_in_doread_is_logged_and_drops_only_that_selectable(
+    reactor: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    a1, b1 = socket.socketpair()
+    a2, b2 = socket.socketpair()
+
+    def bad(p: _Pipe) -> Any:
+        p.sock.recv(10)
+        raise RuntimeError("reader boom")
+
+    good_reads: list[bytes] = []
+
+    def good(p: _Pipe) -> Any:
+        good_reads.append(p.sock.recv(10))
+        reactor.stop()
+        return None
+
+    pb, pg = _Pipe(a1, bad), _Pipe(a2, good)
+    reactor.addReader(pb)
+    b1.send(b"x")
+
+    def second() -> None:
+        reactor.addReader(pg)
+        b2.send(b"y")
+
+    reactor.callLater(0.02, second)
+    with caplog.at_level(logging.ERROR, logger="torsion"):
+        reactor.run(installSignalHandlers=False)
+    for s in (a1, b1, a2, b2):
+        s.close()
+    assert "reader boom" in caplog.text
+    assert len(pb.lost) == 1 and pb.lost[0].check(RuntimeError)
+    assert good_reads == [b"y"]
+
+
+def test_iterate_runs_one_turn(reactor: Any) -> None:
+    ran: list[int] = []
+    reactor.callLater(0, ran.append, 1)
+    reactor.iterate()
+    assert ran == [1]
+
+
+def test_add_reader_with_closed_descriptor_is_refused(reactor: Any) -> None:
+    class Closed:
+        def fileno(self) -> int:
+            return -1
+
+    with pytest.raises(ValueError, match="no open descriptor"):
+        reactor.addReader(Closed())
+
+
+def test_close_releases_descriptors() -> None:
+    before = set(os.listdir("/proc/self/fd"))
+    for name in reactors.available():
+        reactors.create(name).close()
+    after = set(os.listdir("/proc/self/fd"))
+    assert after <= before | {max(after, key=int)}
