@@ -491,6 +491,89 @@ class Reactor:
         c.connect()
         return c
 
+    def listenUNIX(
+        self, address: str, factory: Any, backlog: int = 50, mode: int = 0o666, wantPID: int = 0
+    ) -> Any:
+        """Listen on the UNIX socket ``address`` (a leading NUL: Linux abstract name)."""
+        from torsion.unix import listenUNIX
+
+        return listenUNIX(self, address, factory, backlog, mode, wantPID)
+
+    def connectUNIX(
+        self, address: str, factory: Any, timeout: float = 30, checkPID: int = 0
+    ) -> Any:
+        """Connect to the UNIX socket ``address``; returns the Connector."""
+        from torsion.unix import connectUNIX
+
+        return connectUNIX(self, address, factory, timeout, checkPID)
+
+    def listenSSL(
+        self,
+        port: int,
+        factory: Any,
+        contextFactory: Any,
+        backlog: int = 50,
+        interface: str = "",
+    ) -> Any:
+        """Listen for TLS connections on ``interface``:``port``."""
+        from torsion.ssl import listenSSL
+
+        return listenSSL(self, port, factory, contextFactory, backlog, interface)
+
+    def connectSSL(
+        self,
+        host: str,
+        port: int,
+        factory: Any,
+        contextFactory: Any,
+        timeout: float = 30,
+        bindAddress: tuple[str, int] | None = None,
+    ) -> Any:
+        """Connect over TLS to ``host``:``port``; returns the Connector."""
+        from torsion.ssl import connectSSL
+
+        return connectSSL(self, host, port, factory, contextFactory, timeout, bindAddress)
+
+    def listenUDP(
+        self, port: int, protocol: Any, interface: str = "", maxPacketSize: int = 8192
+    ) -> Any:
+        """Bind a UDP port for a DatagramProtocol."""
+        from torsion.udp import listenUDP
+
+        return listenUDP(self, port, protocol, interface, maxPacketSize)
+
+    def listenMulticast(
+        self,
+        port: int,
+        protocol: Any,
+        interface: str = "",
+        maxPacketSize: int = 8192,
+        listenMultiple: bool = False,
+    ) -> Any:
+        """Bind a UDP port able to join multicast groups."""
+        from torsion.udp import listenMulticast
+
+        return listenMulticast(self, port, protocol, interface, maxPacketSize, listenMultiple)
+
+    def spawnProcess(
+        self,
+        processProtocol: Any,
+        executable: str | bytes,
+        args: Any = (),
+        env: dict[Any, Any] | None = {},  # noqa: B006 - Twisted's default: an empty environment
+        path: str | None = None,
+        uid: int | None = None,
+        gid: int | None = None,
+        usePTY: bool = False,
+        childFDs: dict[int, Any] | None = None,
+    ) -> Any:
+        """Start a child process talking to ``processProtocol``; returns its transport."""
+        from torsion.process import spawnProcess
+
+        return spawnProcess(
+            self, processProtocol, executable, args, env, path, uid, gid, usePTY, childFDs
+        )
+
     # ------------------------------------------------------------ signals
 
     def _handleSignals(self) -> None:

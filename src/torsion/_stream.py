@@ -1,0 +1,651 @@
+"""The connected stream transport shared by TCP and UNIX sockets.
+
+Theory of operation
+-------------------
+Reading: the transport is a reactor reader while it is not paused; each
+readiness event does one ``recv(65536)`` (a larger read makes the allocator
+map and unmap a block per call) and hands the bytes to the protocol.  ``b""``
+is the peer's EOF: a half-closeable protocol (one with ``readConnectionLost``)
+is told and may keep writing; any other protocol's connection is closed with
+ConnectionDone.
+
+Writing: ``write()`` sends at once when nothing is queued.  What the kernel
+does not take is queued (without copying: a memoryview of the rest) and the
+transport becomes a reactor writer; ``doWrite`` flushes the queue with one
+``send`` (one chunk) or ``sendmsg`` (scatter-gather, no join).  The invariant:
+``_buffered`` is the number of queued bytes, and the transport is a writer
+whenever it is non-zero, or a close, a half-close, a pull producer or a write
+error is pending.
+
+Flow control: a streaming (push) producer is paused when more than
+``bufferSize`` bytes are queued and resumed once the queue is empty; a pull
+producer is asked for more each time the queue empties.  ``pauseProducing``
+and friends, called on the transport, stop and resume reading from the peer.
+
+Closing: ``loseConnection`` stops reading and closes once the queue is empty
+(and a pull producer has unregistered): peer and self see ConnectionDone.
+``abortConnection`` drops the queue and closes with a reset on the next turn:
+self sees ConnectionAborted, the peer ConnectionLost.  Either way
+``connectionLost`` runs once, closes the socket and tells the protocol.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+from typing import Any
+
+from torsion import _log, error
+from torsion.failure import Failure
+
+__all__ = ["StreamConnection"]
+
+_IOV_MAX = 1024
+_RECV_SIZE = 65536
+_LINGER_RESET = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # struct linger {l_onoff=1, l_linger=0}
+
+_CONNECTION_DONE = error.ConnectionDone
+_LOST_ERRNOS = {
+    errno.ECONNRESET,
+    errno.EPIPE,
+    errno.ENOTCONN,
+    errno.ECONNABORTED,
+    errno.ETIMEDOUT,
+    errno.ESHUTDOWN,
+}
+
+
+def _lostReason(e: OSError) -> BaseException:
+    if e.errno in _LOST_ERRNOS:
+        return error.ConnectionLost(e.strerror or str(e))
+    return error.ConnectionLost(str(e))
+
+
+def _toBytes(data: Any) -> bytes:
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    raise TypeError(f"data must be bytes, not {type(data).__name__}: {data!r:.60}")
+
+
+class StreamConnection:
+    """A connected socket, its protocol and its write queue."""
+
+    __slots__ = (
+        "__weakref__",
+        "_aborting",
+        "_buffer",
+        "_buffered",
+        "_direct",
+        "_fd",
+        "_readDisconnected",
+        "_reading",
+        "_recv",
+        "_send",
+        "_writeDisconnected",
+        "_writeDisconnecting",
+        "_writeError",
+        "_writing",
+        "connected",
+        "disconnected",
+        "disconnecting",
+        "producer",
+        "producerPaused",
+        "protocol",
+        "reactor",
+        "socket",
+        "streamingProducer",
+    )
+
+    #: Queued bytes above which a streaming producer is paused.
+    bufferSize = 65536
+
+    def __init__(self, sock: socket.socket, protocol: Any, reactor: Any) -> None:
+        self.socket = sock
+        self._fd = sock.fileno()
+        self._recv = sock.recv
+        self._send = sock.send
+        self.protocol = protocol
+        self.reactor = reactor
+        self._buffer: list[Any] = []
+        self._buffered = 0
+        # True when write() may send at once: connected, not half-closing, and
+        # no pull producer (whose writes must go through the queue so that
+        # doWrite asks it for more once they are sent).
+        self._direct = False
+        self._reading = False
+        self._writing = False
+        self._writeError: OSError | None = None
+        self._aborting = False
+        self._readDisconnected = False
+        self._writeDisconnecting = False
+        self._writeDisconnected = False
+        self.connected = 0
+        self.disconnected = 0
+        self.disconnecting = 0
+        self.producer: Any = None
+        self.streamingProducer = False
+        self.producerPaused = False
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def getHost(self) -> Any:
+        """The local address (provided per address family)."""
+        raise NotImplementedError
+
+    def getPeer(self) -> Any:
+        """The remote address (provided per address family)."""
+        raise NotImplementedError
+
+    def logPrefix(self) -> str:
+        p = self.protocol
+        return p.logPrefix() if hasattr(p, "logPrefix") else type(p).__name__
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} fd={self._fd} protocol={type(self.protocol).__name__}>"
+
+    # ------------------------------------------------------ registration
+
+    def startReading(self) -> None:
+        if not self._reading and not self.disconnected:
+            self._reading = True
+            self.reactor.addReader(self)
+
+    def stopReading(self) -> None:
+        if self._reading:
+            self._reading = False
+            self.reactor.removeReader(self)
+
+    def startWriting(self) -> None:
+        if not self._writing and not self.disconnected:
+            self._writing = True
+            self.reactor.addWriter(self)
+
+    def stopWriting(self) -> None:
+        if self._writing:
+            self._writing = False
+            self.reactor.removeWriter(self)
+
+    # ------------------------------------------------------------ reading
+
+    def doRead(self) -> Any:
+        try:
+            data = self._recv(_RECV_SIZE)
+        except BlockingIOError:
+            return None
+        except OSError as e:
+            return _lostReason(e)
+        if data:
+            self.protocol.dataReceived(data)
+            return None
+        return self._readEOF()
+
+    def _readEOF(self) -> Any:
+        readConnectionLost = getattr(self.protocol, "readConnectionLost", None)
+        if readConnectionLost is None or self._writeDisconnected:
+            return _CONNECTION_DONE()
+        self._readDisconnected = True
+        self.stopReading()
+        readConnectionLost()
+        return None
+
+    # ------------------------------------------------------------ writing
+
+    def write(self, data: bytes) -> None:
+        """Send ``data`` (bytes) to the peer, in order, after what is already queued."""
+        if data.__class__ is not bytes:
+            data = _toBytes(data)
+        if self._buffered or not self._direct:
+            self._queue(data)
+            return
+        if not data:
+            return
+        try:
+            sent = self._send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError as e:
+            self._writeError = e
+            self.startWriting()
+            return
+        if sent != len(data):
+            self._buffer.append(memoryview(data)[sent:] if sent else data)
+            self._buffered = len(data) - sent
+            self.startWriting()
+            if self.producer is not None and self._buffered > self.bufferSize:
+                self._pauseProducer()
+
+    def _queue(self, data: bytes) -> None:
+        if self.disconnected or self._writeDisconnected:
+            return  # as in Twisted: writes after close are ignored
+        if not data:
+            return
+        self._buffer.append(data)
+        self._buffered += len(data)
+        self.startWriting()
+        if self.producer is not None and self._buffered > self.bufferSize:
+            self._pauseProducer()
+
+    def writeSequence(self, iovec: Any) -> None:
+        """Write each bytes object of ``iovec`` in order."""
+        chunks = list(iovec)
+        for chunk in chunks:
+            if chunk.__class__ is not bytes and not isinstance(chunk, (bytearray, memoryview)):
+                raise TypeError(
+                    f"writeSequence takes bytes only, got {type(chunk).__name__}: {chunk!r:.60}"
+                )
+        if chunks:
+            self.write(b"".join(chunks))
+
+    def doWrite(self) -> Any:
+        if self._writeError is not None:
+            return _lostReason(self._writeError)
+        buf = self._buffer
+        if buf:
+            try:
+                if len(buf) == 1:
+                    sent = self._send(buf[0])
+                else:
+                    sent = self.socket.sendmsg(buf[:_IOV_MAX])
+            except BlockingIOError:
+                return None
+            except OSError as e:
+                return _lostReason(e)
+            self._buffered -= sent
+            while sent:
+                first = buf[0]
+                if sent >= len(first):
+                    sent -= len(first)
+                    del buf[0]
+                else:
+                    buf[0] = memoryview(first)[sent:]
+                    break
+            if buf:
+                return None
+        # The queue is empty.
+        self.stopWriting()
+        producer = self.producer
+        if producer is not None and (not self.streamingProducer or self.producerPaused):
+            self.producerPaused = False
+            producer.resumeProducing()
+        elif self.disconnecting:
+            return self._postLoseConnection()
+        elif self._writeDisconnecting:
+            self._closeWriteConnection()
+            if self._readDisconnected:
+                return _CONNECTION_DONE()
+        return None
+
+    def _postLoseConnection(self) -> Any:
+        return _CONNECTION_DONE()
+
+    def _closeWriteConnection(self) -> None:
+        self._writeDisconnecting = False
+        self._writeDisconnected = True
+        try:
+            self.socket.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        writeConnectionLost = getattr(self.protocol, "writeConnectionLost", None)
+        if writeConnectionLost is not None:
+            writeConnectionLost()
+
+    def _pauseProducer(self) -> None:
+        if self.streamingProducer and not self.producerPaused:
+            self.producerPaused = True
+            self.producer.pauseProducing()
+
+    # ------------------------------------------------------- producers
+
+    def registerProducer(self, producer: Any, streaming: bool) -> None:
+        """Register a producer: streaming (push) if ``streaming`` is true, else pull."""
+        if self.producer is not None:
+            raise RuntimeError(
+                f"cannot register producer {producer!r}: {self.producer!r} is still registered"
+            )
+        if self.disconnected:
+            producer.stopProducing()
+            return
+        self.producer = producer
+        self.streamingProducer = bool(streaming)
+        self.producerPaused = False
+        if not streaming:
+            self._direct = False
+            producer.resumeProducing()
+            self.startWriting()
+        elif self._buffered > self.bufferSize:
+            self._pauseProducer()
+
+    def unregisterProducer(self) -> None:
+        """Stop using the registered producer; a pending close may now proceed."""
+        self.producer = None
+        self.producerPaused = False
+        self._direct = bool(self.connected) and not (
+            self._writeDisconnecting or self._writeDisconnected
+        )
+        if self.connected and (self.disconnecting or self._writeDisconnecting):
+            self.startWriting()
+
+    # The transport as a producer (of the bytes it reads from the peer).
+
+    def pauseProducing(self) -> None:
+        """Stop reading from the peer until ``resumeProducing``."""
+        self.stopReading()
+
+    def resumeProducing(self) -> None:
+        """Read from the peer again."""
+        if self.connected and not self.disconnecting and not self._readDisconnected:
+            self.startReading()
+
+    def stopProducing(self) -> None:
+        """Close the connection (as ``loseConnection``)."""
+        self.loseConnection()
+
+    # --------------------------------------------------------- closing
+
+    def loseConnection(self, _connDone: Any = None) -> None:
+        """Close once everything written so far has been sent."""
+        if not self.connected or self.disconnecting or self.disconnected:
+            return
+        self.disconnecting = 1
+        self.stopReading()
+        if self._writeDisconnected:
+            # Our half is already closed: nothing left to send.
+            self.reactor.callLater(0, self._closeNow, Failure(_CONNECTION_DONE()))
+            return
+        self.startWriting()
+
+    def loseWriteConnection(self) -> None:
+        """Half-close: send EOF once the queue is empty, keep reading."""
+        if not self.connected or self.disconnected or self._writeDisconnected:
+            return
+        self._writeDisconnecting = True
+        self._direct = False
+        self.startWriting()
+
+    def abortConnection(self) -> None:
+        """Close now, dropping anything queued; the peer sees a reset."""
+        if self.disconnected or self._aborting:
+            return
+        self._aborting = True
+        self.stopReading()
+        self.stopWriting()
+        self._buffer.clear()
+        self._buffered = 0
+        self.reactor.callLater(0, self._closeNow, Failure(error.ConnectionAborted()))
+
+    def _closeNow(self, reason: Failure) -> None:
+        if self.disconnected:
+            return
+        try:
+            self.connectionLost(reason)
+        except Exception as e:
+            _log.log_failure(f"Error closing {self!r}:", e)
+
+    def connectionLost(self, reason: Any) -> None:
+        """Close the socket and tell the protocol (once)."""
+        if self.disconnected:
+            return
+        if reason is None:
+            reason = Failure(error.ConnectionLost())
+        self.stopReading()
+        self.stopWriting()
+        self.disconnected = 1
+        self.connected = 0
+        self.disconnecting = 0
+        self._direct = False
+        self._buffer.clear()
+        self._buffered = 0
+        self._closeSocket(orderly=not reason.check(error.ConnectionAborted))
+        producer = self.producer
+        if producer is not None:
+            self.producer = None
+            try:
+                producer.stopProducing()
+            except Exception as e:
+                _log.log_failure(f"Error in stopProducing of {producer!r}:", e)
+        self._notifyLost(reason)
+
+    def _notifyLost(self, reason: Failure) -> None:
+        """Tell the protocol (and, for clients, the connector)."""
+        protocol = self.protocol
+        protocol.connectionLost(reason)
+
+    def _closeSocket(self, orderly: bool) -> None:
+        sock = self.socket
+        self._fd = -1
+        if not orderly:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+            except OSError:
+                pass
+        try:
+            sock.close()
+        except OSError:
+            pass
+
+    # --------------------------------------------------- connection setup
+
+    def _startProtocol(self) -> None:
+        """Mark connected, start reading and give the protocol its transport.
+
+        An exception in ``connectionMade`` is logged and drops this connection.
+        """
+        self.connected = 1
+        self._direct = self.producer is None
+        self.startReading()
+        try:
+            self.protocol.makeConnection(self)
+        except Exception:
+            failure = Failure()
+            _log.log_failure(f"Unhandled error in connectionMade of {self.protocol!r}:", failure)
+            self.stopReading()
+            self.stopWriting()
+            self._aborting = True
+            self.reactor.callLater(0, self._closeNow, failure)
+
+
+class _Connecting:
+    """The reactor's view of a client socket while its non-blocking connect runs."""
+
+    __slots__ = ("client",)
+
+    def __init__(self, client: ClientConnection) -> None:
+        self.client = client
+
+    def fileno(self) -> int:
+        return self.client._fd
+
+    def doRead(self) -> None:
+        self.client._checkConnected()
+
+    doWrite = doRead
+
+    def connectionLost(self, reason: Failure) -> None:
+        self.client.failIfNotConnected(reason.value)
+
+    def logPrefix(self) -> str:
+        return "Connecting"
+
+
+class ClientConnection(StreamConnection):
+    """A stream transport that connects out, on behalf of a connector.
+
+    Until connected, a small ``_Connecting`` object is the reactor's reader and
+    writer for the socket, so the connected transport's hot ``doRead`` never
+    checks for the connecting state.  The outcome is reported to the connector:
+    ``buildProtocol`` then ``makeConnection`` on success, ``connectionFailed``
+    on failure (``failIfNotConnected``: refused, timed out, cancelled).
+    """
+
+    __slots__ = ("_connecting", "connector", "realAddress")
+
+    def __init__(self, sock: socket.socket, connector: Any, reactor: Any) -> None:
+        super().__init__(sock, None, reactor)
+        self.connector = connector
+        self.realAddress: Any = None
+        self._connecting: _Connecting | None = None
+
+    def _connectTo(self, address: Any) -> None:
+        """Start the non-blocking connect to ``address`` (a resolved socket address)."""
+        if self.connector is None:
+            return  # already failed (cancelled or timed out) while resolving
+        self.realAddress = address
+        try:
+            result = self.socket.connect_ex(address)
+        except (OSError, OverflowError, TypeError) as e:
+            self.failIfNotConnected(error.ConnectError(string=str(e)))
+            return
+        if result in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, errno.EAGAIN):
+            self._connecting = c = _Connecting(self)
+            self.reactor.addReader(c)
+            self.reactor.addWriter(c)
+        elif result in (0, errno.EISCONN):
+            self._connectDone()
+        else:
+            self.failIfNotConnected(error.getConnectError((result, _strerror(result))))
+
+    def _checkConnected(self) -> None:
+        err = self.socket.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err:
+            self.failIfNotConnected(error.getConnectError((err, _strerror(err))))
+        else:
+            self._connectDone()
+
+    def _stopConnectingIO(self) -> None:
+        c = self._connecting
+        if c is not None:
+            self._connecting = None
+            self.reactor.removeReader(c)
+            self.reactor.removeWriter(c)
+
+    def _connectDone(self) -> None:
+        self._stopConnectingIO()
+        connector = self.connector
+        protocol = connector.buildProtocol(self.getPeer())
+        if protocol is None:
+            self.failIfNotConnected(error.NoProtocol())
+            return
+        self.protocol = protocol
+        self._startProtocol()
+
+    def failIfNotConnected(self, err: BaseException) -> None:
+        """Fail the attempt with ``err`` unless it has already connected or failed."""
+        if self.connected or self.disconnected or self.connector is None:
+            return
+        connector, self.connector = self.connector, None
+        self._stopConnectingIO()
+        self.disconnected = 1
+        self._closeSocket(orderly=True)
+        connector.connectionFailed(Failure(err))
+
+    def stopConnecting(self) -> None:
+        """Abandon the attempt: the factory gets ``clientConnectionFailed(UserError)``."""
+        self.failIfNotConnected(error.UserError())
+
+    def _notifyLost(self, reason: Failure) -> None:
+        self.protocol.connectionLost(reason)
+        connector = self.connector
+        if connector is not None:
+            connector.connectionLost(reason)
+
+
+def _strerror(code: int) -> str:
+    import os
+
+    try:
+        return os.strerror(code)
+    except ValueError:
+        return f"error {code}"
+
+
+class BaseConnector:
+    """Connects a client factory, and reconnects it on request.
+
+    ``state`` goes ``"disconnected"`` -> ``"connecting"`` -> ``"connected"`` ->
+    ``"disconnected"``.  The factory is started once (``doStart``) for the
+    first attempt and stopped (``doStop``) when a failure or loss leaves the
+    connector disconnected, i.e. the factory did not call ``connect()`` again.
+    Subclasses provide ``_makeTransport()`` and ``getDestination()``.
+    """
+
+    timeoutID: Any = None
+    factoryStarted = 0
+
+    def __init__(self, factory: Any, timeout: float | None, reactor: Any) -> None:
+        self.state = "disconnected"
+        self.reactor = reactor
+        self.factory = factory
+        self.timeout = timeout
+        self.transport: Any = None
+
+    def disconnect(self) -> None:
+        """Stop connecting, or close the connection."""
+        if self.state == "connecting":
+            self.stopConnecting()
+        elif self.state == "connected":
+            self.transport.loseConnection()
+
+    def connect(self) -> None:
+        """Start a connection attempt (only when disconnected)."""
+        if self.state != "disconnected":
+            raise RuntimeError(f"can't connect in state {self.state!r}")
+        self.state = "connecting"
+        if not self.factoryStarted:
+            self.factory.doStart()
+            self.factoryStarted = 1
+        self.transport = transport = self._makeTransport()
+        if self.timeout is not None:
+            self.timeoutID = self.reactor.callLater(
+                self.timeout, transport.failIfNotConnected, error.TimeoutError()
+            )
+        self.factory.startedConnecting(self)
+
+    def _makeTransport(self) -> Any:
+        raise NotImplementedError
+
+    def stopConnecting(self) -> None:
+        """Abandon the attempt in progress."""
+        if self.state != "connecting":
+            raise error.NotConnectingError("we're not trying to connect")
+        self.state = "disconnected"
+        transport = self.transport
+        transport.failIfNotConnected(error.UserError())
+        if self.transport is transport:
+            self.transport = None
+
+    def cancelTimeout(self) -> None:
+        if self.timeoutID is not None:
+            try:
+                self.timeoutID.cancel()
+            except ValueError:
+                pass
+            self.timeoutID = None
+
+    def buildProtocol(self, addr: Any) -> Any:
+        self.state = "connected"
+        self.cancelTimeout()
+        return self.factory.buildProtocol(addr)
+
+    def connectionFailed(self, reason: Failure) -> None:
+        self.cancelTimeout()
+        self.transport = None
+        self.state = "disconnected"
+        self.factory.clientConnectionFailed(self, reason)
+        if self.state == "disconnected":
+            # The factory did not call connect() again: it is no longer used.
+            self.factory.doStop()
+            self.factoryStarted = 0
+
+    def connectionLost(self, reason: Failure) -> None:
+        self.state = "disconnected"
+        self.factory.clientConnectionLost(self, reason)
+        if self.state == "disconnected":
+            self.factory.doStop()
+            self.factoryStarted = 0
+
+    def getDestination(self) -> Any:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.getDestination()} state={self.state}>"
