@@ -1,0 +1,718 @@
+"""Deferred: a result that is not there yet, and the callbacks waiting for it.
+
+Theory of operation
+-------------------
+A Deferred holds a list of callback *entries*, each a flat 6-tuple
+``(callback, args, kwargs, errback, args, kwargs)``.  A missing half has
+``None`` for both function and args and is skipped without a call (so
+``addCallback`` costs nothing on the error path and ``addErrback`` nothing on
+the success path); ``args`` is None when there are no extra arguments, so the
+common call is a plain ``fn(result)``.  Two marker entries, with ``None`` as
+function, the target Deferred as args and the kind as kwargs, drive chaining
+without recursion:
+
+* ``_CONTINUE`` sits on an *inner* Deferred that a callback of ``target``
+  returned.  ``target`` was paused (``paused += 1``) with the inner Deferred as
+  its result; when the marker runs, the inner result moves into ``target``
+  (the inner is left with ``None``) and ``target`` resumes.
+* ``_CHAIN`` comes from ``chainDeferred``: the result is passed to ``target``
+  as if by ``target.callback`` and this Deferred keeps ``None``.
+
+``_runCallbacks`` walks an explicit stack of Deferreds instead of recursing.
+The top of the stack runs its entries in order; when one hands its result on
+(a marker above) the receiver is pushed and runs first, and the giver resumes
+afterwards.  A paused Deferred is popped: ``unpause()`` (or the marker of the
+Deferred it waits on) restarts it later.  Thousands of Deferreds returning
+Deferreds therefore never deepen the Python stack.  A callback returning a
+Deferred that has already fired (and is not paused or running) has its result
+taken on the spot, without a marker.
+
+A Deferred about to run swaps its entry list for a fresh one: entries added
+while it runs land in the new list and run in the next round, and if it stops
+early (a marker, or waiting on an inner Deferred) the entries not yet run are
+put back in front.  ``_runningCallbacks`` keeps a Deferred from being run by
+two loops at once; the loop already running it picks up what was added.
+Fast paths: ``addCallback`` on a fired, idle Deferred calls the callback at
+once (and ``addErrback`` on a success does nothing); ``succeed`` builds a
+fired Deferred directly.
+
+Unhandled errors: when a Deferred stops running with a Failure as its result,
+it is *armed*: a small ``_Unhandled`` object holding the failure is attached,
+and registered in a WeakSet.  The object logs the failure from ``__del__``,
+that is, when the Deferred is collected.  Whoever takes the result (a
+callback, an outer Deferred, ``await``) disarms it.  ``_reportUnhandledAtShutdown``
+logs those still armed.  Only failing Deferreds pay for any of this.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Callable, Coroutine, Generator, Iterator
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, NoReturn, ParamSpec, TypeVar
+
+from torsion import _log
+from torsion.failure import Failure, _from_exception
+
+if TYPE_CHECKING:
+    import asyncio
+
+__all__ = [
+    "AlreadyCalledError",
+    "AlreadyTryingToLockError",
+    "AlreadyWaitingError",
+    "CancelledError",
+    "Deferred",
+    "FailureGroup",
+    "FirstError",
+    "NotACoroutineError",
+    "QueueOverflow",
+    "QueueUnderflow",
+    "TimeoutError",
+    "fail",
+    "getDebugging",
+    "passthru",
+    "setDebugging",
+    "succeed",
+]
+
+_T = TypeVar("_T")
+_U = TypeVar("_U")
+_P = ParamSpec("_P")
+
+_logger = logging.getLogger("torsion.defer")
+
+
+# -- exceptions -----------------------------------------------------------------
+
+
+class AlreadyCalledError(Exception):
+    """A Deferred was fired (callback or errback) a second time."""
+
+
+class CancelledError(Exception):
+    """A Deferred was cancelled."""
+
+
+class TimeoutError(Exception):
+    """A Deferred timed out (see ``Deferred.addTimeout``)."""
+
+
+class AlreadyWaitingError(Exception):
+    """Something is already waiting on this object and only one waiter is allowed."""
+
+
+class NotACoroutineError(TypeError):
+    """A coroutine (or generator) was expected and something else was given."""
+
+
+class AlreadyTryingToLockError(Exception):
+    """A lock was asked to be taken by a caller that is already waiting for it."""
+
+
+class QueueOverflow(Exception):
+    """A DeferredQueue is full."""
+
+
+class QueueUnderflow(Exception):
+    """Too many callers are already waiting on a DeferredQueue."""
+
+
+class FirstError(Exception):
+    """The first failure of a DeferredList: ``subFailure`` happened at ``index``."""
+
+    def __init__(self, failure: Failure, index: int) -> None:
+        super().__init__(failure, index)
+        self.subFailure = failure
+        self.index = index
+
+    def __repr__(self) -> str:
+        return f"FirstError[#{self.index}, {self.subFailure.value!r}]"
+
+    def __str__(self) -> str:
+        return f"FirstError[#{self.index}, {self.subFailure}]"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, FirstError):
+            return (self.subFailure, self.index) == (other.subFailure, other.index)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((id(self.subFailure), self.index))
+
+
+class FailureGroup(Exception):
+    """Every Deferred given to ``race`` failed; ``failures`` lists why, in order."""
+
+    def __init__(self, failures: list[Failure]) -> None:
+        super().__init__()
+        self.failures = failures
+
+
+# -- debugging ------------------------------------------------------------------
+
+_debugging = False
+_debugInfos: weakref.WeakKeyDictionary[Deferred[Any], list[str]] = weakref.WeakKeyDictionary()
+
+
+def setDebugging(on: bool) -> None:
+    """Record where each Deferred is created and first fired (slow; for debugging)."""
+    global _debugging
+    _debugging = bool(on)
+    Deferred.debug = _debugging
+
+
+def getDebugging() -> bool:
+    """Whether Deferreds record where they are created and fired."""
+    return _debugging
+
+
+def _stack_text(what: str) -> str:
+    import traceback
+
+    return f"{what}:\n" + "".join(traceback.format_stack()[:-3])
+
+
+# -- unhandled errors ---------------------------------------------------------
+
+
+class _Unhandled:
+    """Logs ``failure`` when collected, unless it was taken (set to None) first."""
+
+    __slots__ = ("__weakref__", "debug", "failure")
+
+    def __init__(self, failure: Failure, debug: str) -> None:
+        self.failure: Failure | None = failure
+        self.debug = debug
+
+    def report(self) -> bool:
+        failure = self.failure
+        if failure is None:
+            return False
+        self.failure = None
+        why = "Unhandled error in Deferred:"
+        if self.debug:
+            why = f"{why}\n{self.debug}"
+        _log.log_failure(why, failure, log=_logger)
+        return True
+
+    def __del__(self) -> None:
+        if self.failure is not None:
+            try:
+                self.report()
+            except Exception:  # pragma: no cover - interpreter shutdown
+                pass
+
+
+_unhandled: weakref.WeakSet[_Unhandled] = weakref.WeakSet()
+
+
+def _arm(d: Deferred[Any], failure: Failure) -> None:
+    report: _Unhandled | None = getattr(d, "_report", None)
+    if report is None:
+        info = _debugInfos.get(d) if _debugging else None
+        d._report = report = _Unhandled(failure, "\n".join(info) if info else "")
+    else:
+        report.failure = failure
+    _unhandled.add(report)
+
+
+def _disarm(d: Deferred[Any]) -> None:
+    report: _Unhandled | None = getattr(d, "_report", None)
+    if report is not None:
+        report.failure = None
+
+
+def _reportUnhandledAtShutdown() -> int:
+    """Log every Deferred still holding an unhandled failure; return how many.
+
+    Each is logged once: garbage collection will not log it again.
+    """
+    return sum(1 for report in list(_unhandled) if report.report())
+
+
+def _take(d: Deferred[Any]) -> Any:
+    """Take the final result of a fired, idle Deferred, leaving it None (and disarmed)."""
+    result = d.result
+    d.result = None
+    if isinstance(result, Failure):
+        _disarm(d)
+    return result
+
+
+# -- the Deferred ---------------------------------------------------------------
+
+# Marker entries are (None, target, kind, None, target, kind): see the module comment.
+_CONTINUE: Any = object()
+_CHAIN: Any = object()
+# An internal canceller returns this when it will fire the Deferred itself later.
+_KEEP_WAITING: Any = object()
+
+# (callback, args, kwargs, errback, args, kwargs); args is None when there are
+# neither args nor kwargs, so the common case is a plain one-argument call.
+_Entry = tuple[Any, Any, Any, Any, Any, Any]
+_NOKW: dict[str, Any] = {}
+
+
+def passthru(arg: _T) -> _T:
+    """Return ``arg`` unchanged."""
+    return arg
+
+
+def _adopt(current: Deferred[Any], inner: Deferred[Any]) -> Any:
+    """A callback of ``current`` returned ``inner``: return the result to carry on with.
+
+    That is ``inner``'s result if it is final; otherwise ``current`` is made to
+    wait for it (paused, with a continuation marker on ``inner``) and ``inner``
+    itself is returned.
+    """
+    if inner is current:
+        return _from_exception(TypeError(f"a callback of {current!r} returned that Deferred"))
+    if inner.called and not (inner.paused or inner._runningCallbacks):
+        return _take(inner)
+    current._chainedTo = inner
+    current.paused += 1
+    inner.callbacks.append((None, current, _CONTINUE, None, current, _CONTINUE))
+    return inner
+
+
+class Deferred(Generic[_T]):
+    """A result that will arrive later, with callbacks to run when it does."""
+
+    # Rarely used attributes (_chainedTo, _report, _suppressAlreadyCalled) are
+    # only set when needed and read with getattr(): a new Deferred sets five.
+    __slots__ = (
+        "__weakref__",
+        "_canceller",
+        "_chainedTo",
+        "_report",
+        "_runningCallbacks",
+        "_suppressAlreadyCalled",
+        "callbacks",
+        "called",
+        "paused",
+        "result",
+    )
+
+    debug = False
+
+    callbacks: list[_Entry]
+    called: bool
+    paused: int
+    result: Any
+    _runningCallbacks: bool
+    _suppressAlreadyCalled: bool
+    _canceller: Callable[[Deferred[Any]], Any] | None
+    _chainedTo: Deferred[Any] | None
+    _report: _Unhandled | None
+
+    def __init__(self, canceller: Callable[[Deferred[Any]], None] | None = None) -> None:
+        self.callbacks = []
+        self.called = False
+        self.paused = 0
+        self._runningCallbacks = False
+        self._canceller = canceller
+        if _debugging:
+            _debugInfos[self] = [_stack_text("C: Deferred was created")]
+
+    # -- adding callbacks -----------------------------------------------------
+
+    def addCallbacks(
+        self,
+        callback: Callable[..., Any],
+        errback: Callable[..., Any] | None = None,
+        callbackArgs: tuple[Any, ...] = (),
+        callbackKeywords: dict[str, Any] | None = None,
+        errbackArgs: tuple[Any, ...] = (),
+        errbackKeywords: dict[str, Any] | None = None,
+    ) -> Deferred[Any]:
+        """Add a callback and an errback as one step of the chain."""
+        self.callbacks.append(
+            (
+                callback,
+                callbackArgs or (() if callbackKeywords else None),
+                callbackKeywords or _NOKW,
+                errback,
+                errbackArgs or (() if errbackKeywords else None),
+                errbackKeywords or _NOKW,
+            )
+        )
+        if self.called:
+            self._runCallbacks()
+        return self
+
+    def addCallback(
+        self,
+        callback: Callable[Concatenate[_T, _P], Deferred[_U] | _U],
+        *args: _P.args,
+        **kwargs: _P.kwargs,
+    ) -> Deferred[_U]:
+        """Call ``callback(result, *args, **kwargs)`` on success."""
+        if self.called and not (self.paused or self._runningCallbacks):
+            # Fired and idle: run it now (nothing to do on a failure).
+            result = self.result
+            if not isinstance(result, Failure):
+                self._runningCallbacks = True
+                try:
+                    if args or kwargs:
+                        result = callback(result, *args, **kwargs)
+                    else:
+                        result = callback(result)  # type: ignore[call-arg]
+                except BaseException as e:
+                    result = _from_exception(e)
+                self._runningCallbacks = False
+                self.result = result
+                if self.callbacks or isinstance(result, _SPECIAL):
+                    self._settle()
+            return self  # type: ignore[return-value]
+        if args or kwargs:
+            self.callbacks.append((callback, args, kwargs, None, None, None))
+        else:
+            self.callbacks.append((callback, None, None, None, None, None))
+        if self.called:
+            self._runCallbacks()
+        return self  # type: ignore[return-value]
+
+    def addErrback(
+        self,
+        errback: Callable[Concatenate[Failure, _P], Deferred[_U] | _U],
+        *args: _P.args,
+        **kwargs: _P.kwargs,
+    ) -> Deferred[_T | _U]:
+        """Call ``errback(failure, *args, **kwargs)`` on failure."""
+        if (
+            self.called
+            and not (self.paused or self._runningCallbacks)
+            and not isinstance(self.result, Failure)
+        ):
+            return self  # type: ignore[return-value]  # a success, idle: nothing to do
+        if args or kwargs:
+            self.callbacks.append((None, None, None, errback, args, kwargs))
+        else:
+            self.callbacks.append((None, None, None, errback, None, None))
+        if self.called:
+            self._runCallbacks()
+        return self  # type: ignore[return-value]
+
+    def addBoth(
+        self,
+        callback: Callable[Concatenate[_T | Failure, _P], Deferred[_U] | _U],
+        *args: _P.args,
+        **kwargs: _P.kwargs,
+    ) -> Deferred[_U]:
+        """Call ``callback(result_or_failure, *args, **kwargs)`` either way."""
+        if args or kwargs:
+            self.callbacks.append((callback, args, kwargs, callback, args, kwargs))
+        else:
+            self.callbacks.append((callback, None, None, callback, None, None))
+        if self.called:
+            self._runCallbacks()
+        return self  # type: ignore[return-value]
+
+    def chainDeferred(self, d: Deferred[_T]) -> Deferred[None]:
+        """Fire ``d`` with this Deferred's result when it arrives; this one keeps None."""
+        d._chainedTo = self
+        self.callbacks.append((None, d, _CHAIN, None, d, _CHAIN))
+        if self.called:
+            self._runCallbacks()
+        return self  # type: ignore[return-value]
+
+    # -- firing ---------------------------------------------------------------
+
+    def callback(self, result: _T | Failure) -> None:
+        """Fire with ``result`` (a Failure takes the errback path)."""
+        if self.called:
+            if getattr(self, "_suppressAlreadyCalled", False):
+                self._suppressAlreadyCalled = False
+                return
+            self._alreadyCalled()
+        if isinstance(result, Deferred):
+            raise TypeError(
+                "Deferred.callback() was given a Deferred; "
+                "return it from a callback, or use chainDeferred, to chain them"
+            )
+        self.called = True
+        self.result = result
+        if _debugging:
+            _debugInfos.setdefault(self, []).append(_stack_text("I: First Invoker was"))
+        if self.callbacks or isinstance(result, Failure):
+            self._runCallbacks()
+
+    def errback(self, fail: Failure | BaseException | None = None) -> None:
+        """Fire with a failure: ``fail``, an exception, or (no argument) the current one."""
+        if fail is None:
+            fail = Failure(captureVars=_debugging)
+        elif not isinstance(fail, Failure):
+            fail = Failure(fail)
+        self.callback(fail)
+
+    def _alreadyCalled(self) -> NoReturn:
+        info = _debugInfos.get(self) if _debugging else None
+        if info:
+            raise AlreadyCalledError("\n" + "\n".join(info))
+        raise AlreadyCalledError(
+            f"{self!r} has already been fired (setDebugging(True) shows where)"
+        )
+
+    def pause(self) -> None:
+        """Stop running callbacks until ``unpause`` is called."""
+        self.paused += 1
+
+    def unpause(self) -> None:
+        """Undo one ``pause``; run pending callbacks once no pause is left."""
+        self.paused -= 1
+        if not self.paused and self.called:
+            self._runCallbacks()
+
+    def cancel(self) -> None:
+        """Cancel: call the canceller, and errback with CancelledError if it did not fire.
+
+        A Deferred waiting on another Deferred cancels that one instead.
+        """
+        if not self.called:
+            canceller = self._canceller
+            if canceller is None:
+                # Whoever was to fire it will still do so; let that pass quietly.
+                self._suppressAlreadyCalled = True
+            elif canceller(self) is _KEEP_WAITING:
+                return
+            if not self.called:
+                self.errback(Failure(CancelledError()))
+        elif isinstance(self.result, Deferred):
+            self.result.cancel()
+
+    def addTimeout(
+        self,
+        timeout: float,
+        clock: Any,
+        onTimeoutCancel: Callable[[Any, float], Any] | None = None,
+    ) -> Deferred[_T]:
+        """Cancel this Deferred if it has not fired after ``timeout`` seconds of ``clock``.
+
+        The cancellation then turns into ``TimeoutError`` (or whatever
+        ``onTimeoutCancel(result, timeout)`` returns).
+        """
+        timedOut = False
+
+        def onTimeout() -> None:
+            nonlocal timedOut
+            timedOut = True
+            self.cancel()
+
+        call = clock.callLater(timeout, onTimeout)
+
+        def convert(result: Any) -> Any:
+            if call.active():
+                call.cancel()
+            if timedOut:
+                return (onTimeoutCancel or _cancelledToTimedOutError)(result, timeout)
+            return result
+
+        self.addBoth(convert)
+        return self
+
+    # -- the callback runner ------------------------------------------------
+
+    def _settle(self) -> None:
+        """After a callback ran outside the loop: chain, arm, or run what was added."""
+        result = self.result
+        if isinstance(result, Deferred):
+            self.result = _adopt(self, result)
+        self._runCallbacks()
+
+    def _runCallbacks(self) -> None:
+        if self._runningCallbacks:
+            return  # the loop running this Deferred will see the new state
+        chain: list[Deferred[Any]] = [self]
+        while chain:
+            current = chain[-1]
+            if current.paused or current._runningCallbacks:
+                chain.pop()
+                continue
+            cbs = current.callbacks
+            result = current.result
+            failed = isinstance(result, Failure)
+            if not cbs:
+                chain.pop()
+                if failed:
+                    _arm(current, result)
+                continue
+            if failed:
+                _disarm(current)
+            # Entries added while these run go to a fresh list, run next round.
+            current.callbacks = []
+            current._runningCallbacks = True
+            it = iter(cbs)
+            entries: Iterator[_Entry] | None = it
+            try:
+                for entry in it:
+                    if failed:
+                        fn = entry[3]
+                        args = entry[4]
+                        kw = entry[5]
+                    else:
+                        fn = entry[0]
+                        args = entry[1]
+                        kw = entry[2]
+                    if fn is None:
+                        if args is None:
+                            continue  # no callback for this outcome
+                        # A marker: hand the result to ``args`` and run it first.
+                        if kw is _CONTINUE:
+                            args._chainedTo = None
+                            args.paused -= 1
+                        elif args.called:
+                            if getattr(args, "_suppressAlreadyCalled", False):
+                                args._suppressAlreadyCalled = False
+                                result = None
+                            else:
+                                result = _from_exception(AlreadyCalledError(repr(args)))
+                            failed = result is not None
+                            continue
+                        else:
+                            args.called = True
+                        args.result = result
+                        result = None
+                        chain.append(args)
+                        break
+                    try:
+                        result = fn(result) if args is None else fn(result, *args, **kw)
+                    except BaseException as e:
+                        result = _from_exception(e)
+                        failed = True
+                        continue
+                    if isinstance(result, _SPECIAL):
+                        if isinstance(result, Deferred):
+                            result = _adopt(current, result)
+                            if isinstance(result, Deferred):
+                                break  # current now waits for it
+                        failed = isinstance(result, Failure)
+                    else:
+                        failed = False
+                else:
+                    entries = None  # all ran
+            finally:
+                current.result = result
+                current._runningCallbacks = False
+                if entries is not None:
+                    rest = list(entries)  # stopped early: keep the rest first in line
+                    if rest:
+                        rest.extend(current.callbacks)
+                        current.callbacks = rest
+
+    # -- coroutines and asyncio ----------------------------------------------
+
+    def __await__(self) -> Generator[Any, Any, _T]:
+        if self.called and not (self.paused or self._runningCallbacks):
+            result = self.result  # fired and idle: no need to suspend
+            self.result = None
+        else:
+            result = yield self  # the coroutine runner sends the result back
+        if isinstance(result, Failure):
+            _disarm(self)
+            raise result.value.with_traceback(result.tb)
+        return result  # type: ignore[no-any-return]
+
+    __iter__ = __await__
+
+    @classmethod
+    def fromCoroutine(
+        cls, coro: Coroutine[Deferred[Any], Any, _U] | Generator[Deferred[Any], Any, _U]
+    ) -> Deferred[_U]:
+        """Run ``coro`` (which may ``await`` Deferreds) and fire with what it returns."""
+        return _inline._startCoroutine(coro)
+
+    def asFuture(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[_T]:
+        """An asyncio Future on ``loop`` with this Deferred's result; cancelling it cancels us."""
+        future = loop.create_future()
+
+        def succeeded(result: Any) -> None:
+            if not future.cancelled():
+                future.set_result(result)
+
+        def failed(failure: Failure) -> None:
+            if not future.cancelled():
+                future.set_exception(failure.value)
+
+        def futureDone(f: asyncio.Future[_T]) -> None:
+            if f.cancelled():
+                self.cancel()
+
+        self.addCallbacks(succeeded, failed)
+        future.add_done_callback(futureDone)
+        return future
+
+    @classmethod
+    def fromFuture(cls, future: asyncio.Future[_U]) -> Deferred[_U]:
+        """A Deferred fired by an asyncio Future (or Task); cancelling it cancels the future."""
+
+        def cancel(d: Deferred[Any]) -> Any:
+            future.cancel()
+            return _KEEP_WAITING  # the future's done callback fires us
+
+        d: Deferred[_U] = Deferred(cancel)
+
+        def done(f: asyncio.Future[_U]) -> None:
+            if d.called:
+                return
+            try:
+                result: Any = f.result()
+            except BaseException as e:
+                result = _from_exception(e)
+            d.callback(result)
+
+        future.add_done_callback(done)
+        return d
+
+    # -- presentation ---------------------------------------------------------
+
+    def __repr__(self) -> str:
+        text = f"<{type(self).__name__} at {id(self):#x}"
+        chainedTo = getattr(self, "_chainedTo", None)
+        if chainedTo is not None:
+            text += f" waiting on Deferred at {id(chainedTo):#x}"
+        elif self.called:
+            text += f" current result: {self.result!r}"
+        return text + ">"
+
+    __str__ = __repr__
+
+
+_SPECIAL = (Deferred, Failure)
+
+
+def _cancelledToTimedOutError(value: Any, timeout: float) -> Any:
+    if isinstance(value, Failure):
+        value.trap(CancelledError)
+        raise TimeoutError(timeout, "Deferred")
+    return value
+
+
+def succeed(result: _T) -> Deferred[_T]:
+    """A Deferred that has already fired with ``result``."""
+    if _debugging or isinstance(result, _SPECIAL):
+        d: Deferred[_T] = Deferred()
+        d.callback(result)
+        return d
+    # The hot path: set up a fired Deferred directly (as __init__ + callback would).
+    d = _new(Deferred)
+    d.callbacks = []
+    d.called = True
+    d.paused = 0
+    d._runningCallbacks = False
+    d._canceller = None
+    d.result = result
+    return d
+
+
+_new = object.__new__
+
+
+def fail(result: Failure | BaseException | None = None) -> Deferred[Any]:
+    """A Deferred that has already failed with ``result`` (default: the current exception)."""
+    d: Deferred[Any] = Deferred()
+    d.errback(result)
+    return d
+
+
+from torsion import _inline  # noqa: E402  (circular: _inline builds on Deferred)

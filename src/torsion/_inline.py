@@ -1,0 +1,174 @@
+"""inlineCallbacks and coroutines: drive a generator/coroutine with Deferreds.
+
+Theory of operation
+-------------------
+A ``_Runner`` owns one generator (or coroutine) and the Deferred that reports
+its outcome.  ``_step`` sends a value (or throws a Failure's exception) into
+the generator and looks at what it yields:
+
+* a Deferred that has already fired: its result is taken on the spot and sent
+  straight back in (a loop, not recursion);
+* a Deferred still pending: the runner adds ``_resume`` to it and returns;
+  ``_resume`` runs ``_step`` again when the Deferred fires;
+* an asyncio Future (only if asyncio is already imported): wrapped with
+  ``Deferred.fromFuture``;
+* anything else is sent straight back, as Twisted does.
+
+``await d`` on a fired Deferred never reaches the runner at all: ``__await__``
+takes the result itself.  Each runner runs its generator inside its own copy of
+the ``contextvars`` context, so context variables set by the coroutine stay
+with it across suspensions.
+
+Cancelling the runner's Deferred cancels the Deferred the generator waits on.
+The generator then sees ``CancelledError`` and decides: if it lets it through,
+the runner's Deferred fails with it; if it carries on, its later result is
+used.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import sys
+from collections.abc import Callable, Coroutine, Generator
+from functools import wraps
+from types import CoroutineType, GeneratorType
+from typing import Any, NoReturn, ParamSpec, TypeVar
+
+from torsion._defer_core import _KEEP_WAITING, Deferred, NotACoroutineError, _take
+from torsion.failure import Failure, _from_exception
+
+__all__ = ["ensureDeferred", "inlineCallbacks", "returnValue"]
+
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
+
+
+class _DefGen_Return(BaseException):
+    """Carries the value of ``returnValue`` out of a generator."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__(value)
+        self.value = value
+
+
+def returnValue(val: object) -> NoReturn:
+    """Return ``val`` from an ``inlineCallbacks`` generator (a plain ``return`` also works)."""
+    raise _DefGen_Return(val)
+
+
+class _Runner:
+    __slots__ = ("context", "deferred", "gen", "waitingOn")
+
+    def __init__(self, gen: Any) -> None:
+        self.gen = gen
+        self.waitingOn: Deferred[Any] | None = None
+        self.context = contextvars.copy_context()
+        self.deferred: Deferred[Any] = Deferred(self._cancel)
+
+    def _step(self, result: Any) -> None:
+        gen = self.gen
+        run = self.context.run
+        while True:
+            try:
+                if isinstance(result, Failure):
+                    yielded = run(gen.throw, result.value.with_traceback(result.tb))
+                else:
+                    yielded = run(gen.send, result)
+            except StopIteration as e:
+                self._finish(e.value)
+                return
+            except _DefGen_Return as e:
+                self._finish(e.value)
+                return
+            except BaseException as e:
+                self._finish(_from_exception(e))
+                return
+            if not isinstance(yielded, Deferred):
+                if not _isFuture(yielded):
+                    result = yielded
+                    continue
+                yielded = Deferred.fromFuture(yielded)
+            if yielded.called and not (yielded.paused or yielded._runningCallbacks):
+                result = _take(yielded)
+                continue
+            self.waitingOn = yielded
+            yielded.addBoth(self._resume)
+            return
+
+    def _resume(self, result: Any) -> None:
+        self.waitingOn = None
+        self._step(result)
+
+    def _finish(self, result: Any) -> None:
+        d = self.deferred
+        d._canceller = None  # break the runner <-> Deferred cycle
+        self.gen = None
+        if d.called:
+            return  # cancelled while the generator was running; its result has no taker
+        if isinstance(result, Deferred):
+            result.chainDeferred(d)
+        else:
+            d.callback(result)
+
+    def _cancel(self, d: Deferred[Any]) -> Any:
+        waitingOn = self.waitingOn
+        if waitingOn is None:
+            return None  # the generator cancelled itself: plain CancelledError
+        waitingOn.cancel()
+        return _KEEP_WAITING
+
+
+def _isFuture(obj: object) -> bool:
+    asyncio = sys.modules.get("asyncio")
+    return asyncio is not None and isinstance(obj, asyncio.Future)
+
+
+def _startCoroutine(coro: Any) -> Deferred[Any]:
+    if not isinstance(coro, (CoroutineType, GeneratorType)) and not (
+        hasattr(coro, "send") and hasattr(coro, "throw")
+    ):
+        raise NotACoroutineError(f"{coro!r} is not a coroutine or a generator")
+    return _run(coro)
+
+
+def _run(gen: Any) -> Deferred[Any]:
+    runner = _Runner(gen)
+    d = runner.deferred
+    runner._step(None)
+    return d
+
+
+def ensureDeferred(
+    coro: Deferred[_T] | Coroutine[Any, Any, _T] | Generator[Any, Any, _T],
+) -> Deferred[_T]:
+    """Return ``coro`` if it is a Deferred, else run it as ``Deferred.fromCoroutine`` does."""
+    if isinstance(coro, Deferred):
+        return coro
+    return _startCoroutine(coro)
+
+
+def inlineCallbacks(
+    f: Callable[_P, Generator[Any, Any, _T]],
+) -> Callable[_P, Deferred[_T]]:
+    """Decorate a generator function so that ``yield d`` waits for Deferred ``d``.
+
+    The decorated function returns a Deferred that fires with the generator's
+    return value (or its exception).
+    """
+
+    @wraps(f)
+    def unwindGenerator(*args: _P.args, **kwargs: _P.kwargs) -> Deferred[_T]:
+        try:
+            gen = f(*args, **kwargs)
+        except _DefGen_Return:
+            raise TypeError(
+                f"inlineCallbacks requires {f!r} to produce a generator; "
+                "it called returnValue without being one"
+            ) from None
+        if not isinstance(gen, GeneratorType):
+            raise TypeError(
+                f"inlineCallbacks requires {f!r} to produce a generator; instead got {gen!r}"
+            )
+        return _run(gen)
+
+    return unwindGenerator

@@ -1,0 +1,307 @@
+"""Time-based helpers: a fake clock for tests, repeating calls, delayed Deferreds.
+
+``Clock`` is a ``DelayedCall`` owner (see ``torsion._core.timers``) whose time
+only moves when told to.  It keeps its calls in a list sorted by time; calls due
+at the same time stay in the order they were scheduled (``insort_right``), and
+a rescheduled call goes after those already due at its new time.
+
+``LoopingCall`` keeps the phase of its start time: each run is scheduled for
+the next multiple of ``interval`` after ``starttime``, so a slow call or a late
+clock skips intervals instead of drifting.  ``withCount`` tells the function
+how many intervals passed since it last ran.
+"""
+
+from __future__ import annotations
+
+import bisect
+import builtins
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any, NoReturn, TypeVar
+
+from torsion import _log
+from torsion._core.timers import DelayedCall
+from torsion.defer import Deferred, ensureDeferred, maybeDeferred
+from torsion.failure import Failure
+
+__all__ = ["Clock", "LoopingCall", "deferLater", "react"]
+
+_T = TypeVar("_T")
+
+_logger = logging.getLogger("torsion.task")
+
+
+def _globalReactor() -> Any:
+    # Imported on first use only: importing torsion.reactor installs it.
+    return importlib.import_module("torsion.reactor")
+
+
+def _callTime(call: DelayedCall) -> float:
+    return call.time
+
+
+class Clock:
+    """A clock for tests: ``callLater`` works, but time only passes in ``advance``."""
+
+    rightNow = 0.0
+
+    def __init__(self) -> None:
+        self.calls: list[DelayedCall] = []
+
+    def seconds(self) -> float:
+        """The current (fake) time."""
+        return self.rightNow
+
+    def callLater(
+        self, delay: float, callable: Callable[..., Any], *args: Any, **kw: Any
+    ) -> DelayedCall:
+        """Schedule ``callable(*args, **kw)`` to run ``delay`` seconds from now."""
+        if not builtins.callable(callable):
+            raise TypeError(f"callLater needs a callable, got {callable!r}")
+        call = DelayedCall(self.seconds() + delay, callable, args, kw, self)
+        bisect.insort_right(self.calls, call, key=_callTime)
+        return call
+
+    def _cancelCall(self, call: DelayedCall) -> None:
+        self.calls.remove(call)
+
+    def _rescheduleCall(self, call: DelayedCall) -> None:
+        self.calls.remove(call)
+        bisect.insort_right(self.calls, call, key=_callTime)
+
+    def getDelayedCalls(self) -> list[DelayedCall]:
+        """The calls still scheduled, soonest first."""
+        return self.calls
+
+    def advance(self, amount: float) -> None:
+        """Move time forward by ``amount`` and run what is due (exceptions propagate)."""
+        self.rightNow += amount
+        calls = self.calls
+        while calls and calls[0].time <= self.rightNow:
+            call = calls.pop(0)
+            call.called = 1
+            call.func(*call.args, **call.kw)
+
+    def pump(self, timings: Iterable[float]) -> None:
+        """``advance`` by each amount in turn."""
+        for amount in timings:
+            self.advance(amount)
+
+
+class LoopingCall:
+    """Call ``f(*a, **kw)`` every ``interval`` seconds once started.
+
+    ``start()`` returns a Deferred that fires with this LoopingCall when
+    ``stop()`` is called, or fails with whatever ``f`` raised.  If ``f``
+    returns a Deferred, the next call waits for it.
+    """
+
+    call: DelayedCall | None = None
+    running = False
+    interval: float | None = None
+    starttime: float | None = None
+    _deferred: Deferred[LoopingCall] | None = None
+    _runAtStart = False
+    _realLastTime: float | None = None
+    _clock: Any = None
+
+    def __init__(self, f: Callable[..., Any], *a: Any, **kw: Any) -> None:
+        self.f = f
+        self.a = a
+        self.kw = kw
+
+    @property
+    def clock(self) -> Any:
+        """What provides ``seconds()`` and ``callLater``; the global reactor by default."""
+        if self._clock is None:
+            self._clock = _globalReactor()
+        return self._clock
+
+    @clock.setter
+    def clock(self, value: Any) -> None:
+        self._clock = value
+
+    @property
+    def deferred(self) -> Deferred[LoopingCall] | None:
+        """The Deferred returned by ``start()`` while running."""
+        return self._deferred
+
+    @classmethod
+    def withCount(cls, countCallable: Callable[[int], Any]) -> LoopingCall:
+        """A LoopingCall that calls ``countCallable(n)``, ``n`` being the intervals elapsed.
+
+        ``n`` is more than 1 when calls were skipped because the clock jumped
+        or a call took too long.
+        """
+
+        def counter() -> Any:
+            now = self.clock.seconds()
+            interval = self.interval
+            if not interval:
+                self._realLastTime = now
+                return countCallable(1)
+            last = self._realLastTime
+            if last is None:
+                assert self.starttime is not None
+                last = self.starttime
+                if self._runAtStart:
+                    last -= interval
+            count = self._intervalOf(now) - self._intervalOf(last)
+            if count > 0:
+                self._realLastTime = now
+                return countCallable(count)
+            return None
+
+        self = cls(counter)
+        return self
+
+    def _intervalOf(self, t: float) -> int:
+        assert self.starttime is not None and self.interval
+        return int((t - self.starttime) / self.interval)
+
+    def start(self, interval: float, now: bool = True) -> Deferred[LoopingCall]:
+        """Start calling every ``interval`` seconds (first call right away if ``now``)."""
+        if self.running:
+            raise AssertionError("Tried to start an already running LoopingCall.")
+        if interval < 0:
+            raise ValueError(f"interval must be >= 0, got {interval!r}")
+        self.running = True
+        d: Deferred[LoopingCall] = Deferred()
+        self._deferred = d
+        self.starttime = self.clock.seconds()
+        self.interval = interval
+        self._runAtStart = now
+        if now:
+            self()
+        else:
+            self._scheduleFrom(self.starttime)
+        return d
+
+    def stop(self) -> None:
+        """Stop; the Deferred from ``start()`` fires with this LoopingCall."""
+        if not self.running:
+            raise AssertionError("Tried to stop a LoopingCall that was not running.")
+        self.running = False
+        if self.call is not None:
+            self.call.cancel()
+            self.call = None
+            self._fireDeferred(self)
+
+    def reset(self) -> None:
+        """Restart the interval from now (the next call is ``interval`` from now)."""
+        if not self.running:
+            raise AssertionError("Tried to reset a LoopingCall that was not running.")
+        if self.call is not None:
+            self.call.cancel()
+            self.call = None
+            self.starttime = self.clock.seconds()
+            self._scheduleFrom(self.starttime)
+
+    def _fireDeferred(self, result: LoopingCall | Failure) -> None:
+        d, self._deferred = self._deferred, None
+        if d is not None:
+            d.callback(result)
+
+    def __call__(self) -> None:
+        def succeeded(_: object) -> None:
+            if self.running:
+                self._scheduleFrom(self.clock.seconds())
+            else:
+                self._fireDeferred(self)
+
+        def failed(failure: Failure) -> None:
+            self.running = False
+            self._fireDeferred(failure)
+
+        self.call = None
+        maybeDeferred(self.f, *self.a, **self.kw).addCallbacks(succeeded, failed)
+
+    def _scheduleFrom(self, when: float) -> None:
+        interval = self.interval
+        assert interval is not None and self.starttime is not None
+        if interval == 0:
+            delay = 0.0
+        else:
+            delay = interval - ((when - self.starttime) % interval)
+            if when + delay == when:
+                delay = interval  # too small to move a float this large
+        self.call = self.clock.callLater(delay, self)
+
+    def __repr__(self) -> str:
+        func = getattr(self.f, "__qualname__", None) or repr(self.f)
+        args = [repr(a) for a in self.a] + [f"{k}={v!r}" for k, v in self.kw.items()]
+        return f"LoopingCall<{self.interval!r}>({', '.join([func, *args])})"
+
+
+def deferLater(
+    clock: Any,
+    delay: float,
+    callable: Callable[..., _T] | None = None,
+    *args: Any,
+    **kw: Any,
+) -> Deferred[_T]:
+    """A Deferred that fires with ``callable(*args, **kw)`` after ``delay`` seconds.
+
+    Without ``callable`` it fires with None.  Cancelling it cancels the call.
+    """
+
+    def cancel(_: Deferred[Any]) -> None:
+        call.cancel()
+
+    def run(_: object) -> Any:
+        return None if callable is None else callable(*args, **kw)
+
+    d: Deferred[Any] = Deferred(cancel)
+    d.addCallback(run)
+    call = clock.callLater(delay, d.callback, None)
+    return d
+
+
+def react(
+    main: Callable[..., Deferred[Any] | Coroutine[Any, Any, Any]],
+    argv: Iterable[object] = (),
+    _reactor: Any = None,
+) -> NoReturn:
+    """Run ``main(reactor, *argv)`` under the reactor, stop it when that is done, and exit.
+
+    Exits (``SystemExit``) with 0 on success, 1 after logging a failure, or the
+    code of a ``SystemExit`` raised by ``main``.
+    """
+    from torsion.error import ReactorNotRunning
+
+    reactor = _globalReactor() if _reactor is None else _reactor
+    finished = ensureDeferred(main(reactor, *argv))
+    code: Any = 0
+    stopping = False
+
+    def shuttingDown() -> None:
+        nonlocal stopping
+        stopping = True
+
+    reactor.addSystemEventTrigger("before", "shutdown", shuttingDown)
+
+    def stop(result: object, stopReactor: bool) -> None:
+        nonlocal code
+        if stopReactor:
+            try:
+                reactor.stop()
+            except ReactorNotRunning:
+                pass
+        if isinstance(result, Failure):
+            if result.check(SystemExit) is not None:
+                code = getattr(result.value, "code", 1)
+            else:
+                _log.log_failure("main function encountered error", result, log=_logger)
+                code = 1
+
+    def done(result: object) -> None:
+        if stopping:
+            stop(result, False)
+        else:
+            reactor.callWhenRunning(stop, result, True)
+
+    finished.addBoth(done)
+    reactor.run()
+    sys.exit(code)
