@@ -478,13 +478,16 @@ class ClientConnection(StreamConnection):
     on failure (``failIfNotConnected``: refused, timed out, cancelled).
     """
 
-    __slots__ = ("_connecting", "connector", "realAddress")
+    __slots__ = ("_connecting", "_pendingCall", "connector", "realAddress")
 
     def __init__(self, sock: socket.socket, connector: Any, reactor: Any) -> None:
         super().__init__(sock, None, reactor)
         self.connector = connector
         self.realAddress: Any = None
         self._connecting: _Connecting | None = None
+        # The next step of the attempt (resolve, or report a bind failure),
+        # scheduled for the next turn; cancelled if the attempt fails first.
+        self._pendingCall: Any = None
 
     def _connectTo(self, address: Any) -> None:
         """Start the non-blocking connect to ``address`` (a resolved socket address)."""
@@ -534,6 +537,9 @@ class ClientConnection(StreamConnection):
         if self.connected or self.disconnected or self.connector is None:
             return
         connector, self.connector = self.connector, None
+        pending, self._pendingCall = self._pendingCall, None
+        if pending is not None and pending.active():
+            pending.cancel()
         self._stopConnectingIO()
         self.disconnected = 1
         self._closeSocket(orderly=True)

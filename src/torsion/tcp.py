@@ -146,11 +146,12 @@ class Client(ClientConnection, TCPConnection):
             except (OSError, OverflowError, TypeError, ValueError) as e:
                 failure = error.ConnectBindError(getattr(e, "errno", None), str(e))
         if failure is not None:
-            reactor.callLater(0, self.failIfNotConnected, failure)
+            self._pendingCall = reactor.callLater(0, self.failIfNotConnected, failure)
         else:
-            reactor.callLater(0, self._resolve, host, port, family)
+            self._pendingCall = reactor.callLater(0, self._resolve, host, port, family)
 
     def _resolve(self, host: str, port: int, family: int) -> None:
+        self._pendingCall = None
         if self.connector is None:
             return
         if family == socket.AF_INET6:

@@ -1,0 +1,870 @@
+"""TCP on every backend: listening, connecting, transports, flow control, closing."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import resource
+import socket
+from typing import Any
+
+import pytest
+
+from torsion import defer, error
+from torsion.address import IPv4Address, IPv6Address
+from torsion.defer import Deferred
+from torsion.failure import Failure
+from torsion.protocol import (
+    ClientCreator,
+    ClientFactory,
+    Factory,
+    Protocol,
+    ReconnectingClientFactory,
+)
+
+
+class Echo(Protocol):
+    def dataReceived(self, data: bytes) -> None:
+        self.transport.write(data)
+
+
+class Reason:
+    """A connectionLost reason, carried through a Deferred's callback path.
+
+    (A Failure given to ``callback`` would take the errback path.)
+    """
+
+    def __init__(self, failure: Failure) -> None:
+        self.failure = failure
+        self.type = failure.type
+        self.value = failure.value
+
+    def check(self, *types: Any) -> Any:
+        return self.failure.check(*types)
+
+
+class Recorder(Protocol):
+    """Collects what it receives; ``done`` fires with the close reason."""
+
+    def __init__(self) -> None:
+        self.data: list[bytes] = []
+        self.made: Deferred[Recorder] = Deferred()
+        self.done: Deferred[Reason] = Deferred()
+        self.events: list[str] = []
+
+    def connectionMade(self) -> None:
+        self.events.append("made")
+        self.made.callback(self)
+
+    def dataReceived(self, data: bytes) -> None:
+        self.data.append(data)
+
+    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+        self.events.append("lost")
+        self.done.callback(Reason(reason))
+
+    def received(self) -> bytes:
+        return b"".join(self.data)
+
+
+def listen(reactor: Any, factory: Any, interface: str = "127.0.0.1") -> Any:
+    return reactor.listenTCP(0, factory, interface=interface)
+
+
+def serverFactory(protocol: type[Protocol] = Echo) -> Factory:
+    return Factory.forProtocol(protocol)
+
+
+class CapturingFactory(Factory):
+    """A server factory remembering each protocol it built."""
+
+    def __init__(self, protocol: Any = Recorder) -> None:
+        self.protocol = protocol
+        self.built: list[Any] = []
+        self.first: Deferred[Any] = Deferred()
+
+    def buildProtocol(self, addr: Any) -> Any:
+        p = super().buildProtocol(addr)
+        self.built.append(p)
+        if not self.first.called:
+            self.first.callback(p)
+        return p
+
+
+def test_echo_through_clientcreator(reactor: Any, run: Any) -> None:
+    port = listen(reactor, serverFactory())
+
+    @defer.inlineCallbacks
+    def go() -> Any:
+        client = yield ClientCreator(reactor, Recorder).connectTCP(
+            "127.0.0.1", port.getHost().port
+        )
+        assert client.events == ["made"]
+        client.transport.write(b"hello ")
+        client.transport.writeSequence([b"wor", b"ld"])
+        while client.received() != b"hello world":
+            yield deferLater(reactor, 0.001)
+        client.transport.loseConnection()
+        reason = yield client.done
+        assert reason.check(error.ConnectionDone)
+        yield port.stopListening()
+
+    run(go())
+
+
+def deferLater(reactor: Any, delay: float) -> Deferred[None]:
+    d: Deferred[None] = Deferred()
+    reactor.callLater(delay, d.callback, None)
+    return d
+
+
+class OrderFactory(ClientFactory):
+    """Records the factory/connector events, with the connector's state at each."""
+
+    protocol = Recorder
+
+    def __init__(self) -> None:
+        self.log: list[tuple[str, str]] = []
+        self.finished: Deferred[list[tuple[str, str]]] = Deferred()
+        self.connector: Any = None
+
+    def startFactory(self) -> None:
+        self.log.append(("startFactory", ""))
+
+    def stopFactory(self) -> None:
+        self.log.append(("stopFactory", ""))
+        self.finished.callback(self.log)
+
+    def startedConnecting(self, connector: Any) -> None:
+        self.log.append(("startedConnecting", connector.state))
+
+    def buildProtocol(self, addr: Any) -> Any:
+        self.log.append(("buildProtocol", self.connector.state))
+        p = super().buildProtocol(addr)
+        p.made.addCallback(lambda _: p.transport.loseConnection())
+        return p
+
+    def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
+        self.log.append(("clientConnectionFailed:" + reason.type.__name__, connector.state))
+
+    def clientConnectionLost(self, connector: Any, reason: Failure) -> None:
+        self.log.append(("clientConnectionLost:" + reason.type.__name__, connector.state))
+
+
+def test_factory_and_connector_event_order(reactor: Any, run: Any) -> None:
+    port = listen(reactor, serverFactory())
+    f = OrderFactory()
+    connector = reactor.connectTCP("127.0.0.1", port.getHost().port, f)
+    f.connector = connector
+    assert connector.state == "connecting"
+    assert connector.getDestination() == IPv4Address("TCP", "127.0.0.1", port.getHost().port)
+    with pytest.raises(RuntimeError):
+        connector.connect()
+    log = run(f.finished)
+    assert log == [
+        ("startFactory", ""),
+        ("startedConnecting", "connecting"),
+        ("buildProtocol", "connected"),
+        ("clientConnectionLost:ConnectionDone", "disconnected"),
+        ("stopFactory", ""),
+    ]
+    assert connector.state == "disconnected"
+    port.stopListening()
+
+
+def _refusedPort() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_connection_refused(reactor: Any, run: Any) -> None:
+    f = OrderFactory()
+    f.connector = reactor.connectTCP("127.0.0.1", _refusedPort(), f)
+    log = run(f.finished)
+    assert log == [
+        ("startFactory", ""),
+        ("startedConnecting", "connecting"),
+        ("clientConnectionFailed:ConnectionRefusedError", "disconnected"),
+        ("stopFactory", ""),
+    ]
+
+
+def test_clientcreator_refused_errbacks(reactor: Any, run: Any) -> None:
+    d = ClientCreator(reactor, Recorder).connectTCP("127.0.0.1", _refusedPort())
+    with pytest.raises(error.ConnectionRefusedError):
+        run(d)
+
+
+def test_connect_timeout_uses_calllater(reactor: Any, run: Any, monkeypatch: Any) -> None:
+    # A name whose lookup never finishes: only the timeout can end the attempt.
+    monkeypatch.setattr(reactor, "resolve", lambda name, timeout=None: Deferred())
+    f = OrderFactory()
+    f.connector = reactor.connectTCP("never.invalid", 80, f, timeout=0.05)
+    calls = [c for c in reactor.getDelayedCalls() if c.getTime() > reactor.seconds() + 0.01]
+    assert any(getattr(c.func, "__name__", "") == "failIfNotConnected" for c in calls)
+    log = run(f.finished)
+    assert ("clientConnectionFailed:TimeoutError", "disconnected") in log
+
+
+def test_disconnect_while_connecting_gives_usererror(reactor: Any, run: Any) -> None:
+    port = listen(reactor, serverFactory())
+    f = OrderFactory()
+    f.connector = reactor.connectTCP("127.0.0.1", port.getHost().port, f)
+    f.connector.disconnect()
+    log = run(f.finished)
+    assert log[2] == ("clientConnectionFailed:UserError", "disconnected")
+    with pytest.raises(error.NotConnectingError):
+        f.connector.stopConnecting()
+    port.stopListening()
+
+
+def test_cancel_clientcreator_attempt(reactor: Any, run: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr(reactor, "resolve", lambda name, timeout=None: Deferred())
+    d = ClientCreator(reactor, Recorder).connectTCP("never.invalid", 80)
+    reactor.callLater(0.01, d.cancel)
+    with pytest.raises(defer.CancelledError):
+        run(d)
+    assert reactor.getReaders() == [] and reactor.getWriters() == []
+
+
+def test_cancel_clientcreator_after_connect_closes_connection(reactor: Any, run: Any) -> None:
+    server = CapturingFactory()
+    port = listen(reactor, server)
+    d = ClientCreator(reactor, Recorder).connectTCP("127.0.0.1", port.getHost().port)
+
+    def cancelOnceServerSeesIt(serverProto: Any) -> Any:
+        d.cancel()
+        return serverProto.done
+
+    reason = run(server.first.addCallback(cancelOnceServerSeesIt))
+    assert reason.check(error.ConnectionDone)
+    with pytest.raises(defer.CancelledError):
+        run_sync(d)
+    port.stopListening()
+
+
+def run_sync(d: Deferred[Any]) -> Any:
+    out: list[Any] = []
+    d.addBoth(out.append)
+    assert out, "Deferred has not fired"
+    if isinstance(out[0], Failure):
+        out[0].raiseException()
+    return out[0]
+
+
+def test_eight_mib_then_loseconnection_is_fully_delivered(reactor: Any, run: Any) -> None:
+    payload = os.urandom(8 * 1024 * 1024)
+
+    class Sender(Protocol):
+        def connectionMade(self) -> None:
+            self.transport.write(payload)
+            self.transport.loseConnection()
+
+    port = listen(reactor, serverFactory(Sender))
+
+    @defer.inlineCallbacks
+    def go() -> Any:
+        client = yield ClientCreator(reactor, Recorder).connectTCP(
+            "127.0.0.1", port.getHost().port
+        )
+        reason = yield client.done
+        assert reason.check(error.ConnectionDone)
+        assert client.received() == payload
+        yield port.stopListening()
+
+    run(go(), timeout=30)
+
+
+class HalfCloser(Protocol):
+    """Half-closeable: on the peer's EOF, answer with what it got, then close."""
+
+    def __init__(self) -> None:
+        self.got: list[bytes] = []
+        self.readLost = False
+
+    def dataReceived(self, data: bytes) -> None:
+        self.got.append(data)
+
+    def readConnectionLost(self) -> None:
+        self.readLost = True
+        self.transport.write(b"you sent " + b"".join(self.got))
+        self.transport.loseConnection()
+
+    def writeConnectionLost(self) -> None:
+        pass
+
+
+def test_half_close(reactor: Any, run: Any) -> None:
+    server = CapturingFactory(HalfCloser)
+    port = listen(reactor, server)
+
+    class Client(Recorder):
+        writeLost = False
+
+        def connectionMade(self) -> None:
+            super().connectionMade()
+            self.transport.write(b"abc")
+            self.transport.loseWriteConnection()
+
+        def readConnectionLost(self) -> None:
+            self.transport.loseConnection()
+
+        def writeConnectionLost(self) -> None:
+            self.writeLost = True
+
+    @defer.inlineCallbacks
+    def go() -> Any:
+        client = yield ClientCreator(reactor, Client).connectTCP("127.0.0.1", port.getHost().port)
+        reason = yield client.done
+        assert client.received() == b"you sent abc"
+        assert client.writeLost
+        assert server.built[0].readLost
+        assert reason.check(error.ConnectionDone)
+        yield port.stopListening()
+
+    run(go())
+
+
+def test_peer_eof_closes_plain_protocol(reactor: Any, run: Any) -> None:
+    server = CapturingFactory(Recorder)
+    port = listen(reactor, server)
+    s = socket.create_connection(("127.0.0.1", port.getHost().port))
+    s.sendall(b"bye")
+    s.shutdown(socket.SHUT_WR)
+    reason = run(server.first.addCallback(lambda p: p.done))
+    s.close()
+    assert reason.check(error.ConnectionDone)
+    assert server.built[0].received() == b"bye"
+    port.stopListening()
+
+
+def test_push_producer_paused_by_stalled_reader_and_resumed(reactor: Any, run: Any) -> None:
+    """A server streams to a client that stops reading: the producer is paused
+    (memory stays bounded), then resumed when the client reads again."""
+    chunk = b"x" * 65536
+    total = 32 * 1024 * 1024
+    state: dict[str, Any] = {"sent": 0, "pauses": 0, "resumes": 0, "maxBuffered": 0}
+
+    class Streamer(Protocol):
+        def connectionMade(self) -> None:
+            self.paused = False
+            self.transport.registerProducer(self, True)
+            self.produce()
+
+        def produce(self) -> None:
+            while not self.paused and state["sent"] < total:
+                self.transport.write(chunk)
+                state["sent"] += len(chunk)
+                state["maxBuffered"] = max(state["maxBuffered"], self.transport._buffered)
+            if state["sent"] >= total:
+                self.transport.unregisterProducer()
+                self.transport.loseConnection()
+
+        def pauseProducing(self) -> None:
+            state["pauses"] += 1
+            self.paused = True
+
+        def resumeProducing(self) -> None:
+            state["resumes"] += 1
+            self.paused = False
+            reactor.callLater(0, self.produce)
+
+        def stopProducing(self) -> None:
+            self.paused = True
+
+    port = listen(reactor, serverFactory(Streamer))
+
+    class SlowReader(Recorder):
+        def connectionMade(self) -> None:
+            super().connectionMade()
+            self.count = 0
+            self.transport.pauseProducing()  # stall
+            reactor.callLater(0.2, self.transport.resumeProducing)
+
+        def dataReceived(self, data: bytes) -> None:
+            self.count += len(data)
+
+    @defer.inlineCallbacks
+    def go() -> Any:
+        client = yield ClientCreator(reactor, SlowReader).connectTCP(
+            "127.0.0.1", port.getHost().port
+        )
+        yield client.done
+        assert client.count == total
+        yield port.stopListening()
+
+    run(go(), timeout=30)
+    assert state["pauses"] >= 1
+    assert state["resumes"] >= 1
+    # Bounded: the queue never holds much more than the high-water mark plus one chunk.
+    assert state["maxBuffered"] <= 65536 + len(chunk)
+
+
+def test_pull_producer(reactor: Any, run: Any) -> None:
+    chunks = [bytes([i]) * 10000 for i in range(50)]
+
+    class Pull:
+        def __init__(self, transport: Any) -> None:
+            self.transport = transport
+            self.left = list(chunks)
+
+        def resumeProducing(self) -> None:
+            if self.left:
+                self.transport.write(self.left.pop(0))
+            else:
+                self.transport.unregisterProducer()
+                self.transport.loseConnection()
+
+        def stopProducing(self) -> None:
+            self.left = []
+
+    class Server(Protocol):
+        def connectionMade(self) -> None:
+            self.transport.registerProducer(Pull(self.transport), False)
+
+    port = listen(reactor, serverFactory(Server))
+
+    @defer.inlineCallbacks
+    def go() -> Any:
+        client = yield ClientCreator(reactor, Recorder).connectTCP(
+            "127.0.0.1", port.getHost().port
+        )
+        yield client.done
+        assert client.received() == b"".join(chunks)
+        yield port.stopListening()
+
+    run(go())
+
+
+def test_register_second_producer_raises(reactor: Any, run: Any) -> None:
+    port = listen(reactor, serverFactory())
+
+    class P:
+        def pauseProducing(self) -> None: ...
+        def resumeProducing(self) -> None: ...
+        def stopProducing(self) -> None: ...
+
+    @defer.inlineCallbacks
+    def go() -> Any:
+        client = yield ClientCreator(reactor, Recorder).connectTCP(
+            "127.0.0.1", port.getHost().port
+        )
+        client.transport.registerProducer(P(), True)
+        with pytest.raises(RuntimeError, match="still registered"):
+            client.transport.registerProducer(P(), True)
+        client.transport.unregisterProducer()
+        client.transport.loseConnection()
+        yield client.done
+        yield port.stopListening()
+
+    run(go())
+
+
+def test_abort_connection(reactor: Any, run: Any) -> None:
+    server = CapturingFactory(Recorder)
+    port = listen(reactor, server)
+
+    @defer.inlineCallbacks
+    def go() -> Any:
+        client = yield ClientCreator(reactor, Recorder).connectTCP(
+            "127.0.0.1", port.getHost().port
+        )
+        serverProto = yield server.first
+        client.transport.write(b"x" * 1000)
+        client.transport.abortConnection()
+        mine = yield client.done
+        theirs = yield serverProto.done
+        assert mine.check(error.ConnectionAborted)
+        assert theirs.check(error.ConnectionLost)
+        assert not theirs.check(error.ConnectionDone)
+        yield port.stopListening()
+
+    run(go())
+
+
+def test_port_in_use(reactor: Any) -> None:
+    port = listen(reactor, serverFactory())
+    with pytest.raises(error.CannotListenError) as info:
+        reactor.listenTCP(port.getHost().port, serverFactory(), interface="127.0.0.1")
+    assert str(port.getHost().port) in str(info.value)
+    assert "127.0.0.1" in str(info.value)
+    assert info.value.socketError.errno == errno.EADDRINUSE
+    port.stopListening()
+
+
+def test_stop_listening_refuses_new_connections(reactor: Any, run: Any) -> None:
+    factory = serverFactory()
+    port = listen(reactor, factory)
+    number = port.getHost().port
+    assert factory.numPorts == 1
+    d = port.stopListening()
+    assert factory.numPorts == 0
+    run(d)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", number), timeout=2).close()
+
+
+def test_ipv6(reactor: Any, run: Any) -> None:
+    port = listen(reactor, serverFactory(), interface="::1")
+    host = port.getHost()
+    assert isinstance(host, IPv6Address) and host.host == "::1" and host.type == "TCP"
+
+    @defer.inlineCallbacks
+    def go() -> Any:
+        client = yield ClientCreator(reactor, Recorder).connectTCP("::1", host.port)
+        assert isinstance(client.transport.getPeer(), IPv6Address)
+        client.transport.write(b"six")
+        while client.received() != b"six":
+            yield deferLater(reactor, 0.001)
+        client.transport.loseConnection()
+        yield client.done
+        yield port.stopListening()
+
+    run(go())
+
+
+def test_addresses_and_tcp_options(reactor: Any, run: Any) -> None:
+    server = CapturingFactory(Recorder)
+    port = listen(reactor, server)
+
+    @defer.inlineCallbacks
+    def go() -> Any:
+        client = yield ClientCreator(reactor, Recorder).connectTCP(
+            "127.0.0.1", port.getHost().port
+        )
+        serverProto = yield server.first
+        t = client.transport
+        assert t.getPeer() == IPv4Address("TCP", "127.0.0.1", port.getHost().port)
+        assert serverProto.transport.getPeer() == t.getHost()
+        assert t.getTcpNoDelay() is True
+        t.setTcpNoDelay(False)
+        assert t.getTcpNoDelay() is False
+        assert t.getTcpKeepAlive() is False
+        t.setTcpKeepAlive(True)
+        assert t.getTcpKeepAlive() is True
+        t.loseConnection()
+        yield client.done
+        yield port.stopListening()
+
+    run(go())
+
+
+def test_write_rejects_non_bytes(reactor: Any, run: Any) -> None:
+    port = listen(reactor, serverFactory())
+
+    @defer.inlineCallbacks
+    def go() -> Any:
+        client = yield ClientCreator(reactor, Recorder).connectTCP(
+            "127.0.0.1", port.getHost().port
+        )
+        with pytest.raises(TypeError, match="must be bytes, not str"):
+            client.transport.write("text")
+        with pytest.raises(TypeError, match="bytes only"):
+            client.transport.writeSequence([b"ok", "text"])
+        with pytest.raises(TypeError):
+            client.transport.write(12)
+        client.transport.write(bytearray(b"ba"))
+        client.transport.write(memoryview(b"mv"))
+        while client.received() != b"bamv":
+            yield deferLater(reactor, 0.001)
+        client.transport.loseConnection()
+        yield client.done
+        yield port.stopListening()
+
+    run(go())
+
+
+@pytest.mark.parametrize(
+    ("port", "exc", "match"),
+    [
+        ("80", TypeError, "port must be an int, not str"),
+        (70000, error.InvalidAddressError, "0..65535"),
+        (-1, error.InvalidAddressError, "0..65535"),
+        (None, TypeError, "port must be an int"),
+        (True, TypeError, "port must be an int"),
+    ],
+)
+def test_bad_ports_are_refused_clearly(reactor: Any, port: Any, exc: Any, match: str) -> None:
+    with pytest.raises(exc, match=match):
+        reactor.listenTCP(port, serverFactory())
+    f = ClientFactory()
+    if isinstance(port, str):
+        # connectTCP takes service names, as Twisted does; "80" is not one.
+        with pytest.raises(error.ServiceNameUnknownError):
+            reactor.connectTCP("127.0.0.1", port, f)
+    else:
+        with pytest.raises(exc, match=match):
+            reactor.connectTCP("127.0.0.1", port, f)
+    assert f.numPorts == 0
+
+
+def test_bad_hosts(reactor: Any, run: Any) -> None:
+    with pytest.raises(TypeError, match="host must be a str"):
+        reactor.connectTCP(1234, 80, ClientFactory())
+    with pytest.raises(error.CannotListenError):
+        reactor.listenTCP(0, serverFactory(), interface="not an address")
+    d = ClientCreator(reactor, Recorder).connectTCP("no-such-host.invalid", 80)
+    with pytest.raises(error.DNSLookupError):
+        run(d)
+
+
+def test_hostname_is_resolved(reactor: Any, run: Any) -> None:
+    port = listen(reactor, serverFactory())
+
+    @defer.inlineCallbacks
+    def go() -> Any:
+        client = yield ClientCreator(reactor, Recorder).connectTCP(
+            "localhost", port.getHost().port
+        )
+        assert client.transport.getPeer().host == "127.0.0.1"
+        client.transport.loseConnection()
+        yield client.done
+        yield port.stopListening()
+
+    run(go())
+
+
+def test_bind_address_is_honoured(reactor: Any, run: Any) -> None:
+    server = CapturingFactory(Recorder)
+    port = listen(reactor, server)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        local = s.getsockname()[1]
+
+    @defer.inlineCallbacks
+    def go() -> Any:
+        client = yield ClientCreator(reactor, Recorder).connectTCP(
+            "127.0.0.1", port.getHost().port, bindAddress=("127.0.0.1", local)
+        )
+        assert client.transport.getHost().port == local
+        serverProto = yield server.first
+        assert serverProto.transport.getPeer().port == local
+        client.transport.loseConnection()
+        yield client.done
+        yield port.stopListening()
+
+    run(go())
+
+
+def test_raising_datareceived_drops_only_that_connection(
+    reactor: Any, run: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Fragile(Echo):
+        def dataReceived(self, data: bytes) -> None:
+            if data.startswith(b"boom"):
+                raise ValueError("fragile protocol exploded")
+            super().dataReceived(data)
+
+    port = listen(reactor, serverFactory(Fragile))
+
+    @defer.inlineCallbacks
+    def go() -> Any:
+        good = yield ClientCreator(reactor, Recorder).connectTCP("127.0.0.1", port.getHost().port)
+        bad = yield ClientCreator(reactor, Recorder).connectTCP("127.0.0.1", port.getHost().port)
+        bad.transport.write(b"boom")
+        yield bad.done
+        good.transport.write(b"still here")
+        while good.received() != b"still here":
+            yield deferLater(reactor, 0.001)
+        good.transport.loseConnection()
+        yield good.done
+        yield port.stopListening()
+
+    with caplog.at_level(logging.ERROR, logger="torsion"):
+        run(go())
+    assert "fragile protocol exploded" in caplog.text
+
+
+def test_raising_connectionmade_drops_only_that_connection(
+    reactor: Any, run: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Grumpy(Protocol):
+        def connectionMade(self) -> None:
+            raise RuntimeError("no thanks")
+
+    port = listen(reactor, serverFactory(Grumpy))
+
+    @defer.inlineCallbacks
+    def go() -> Any:
+        client = yield ClientCreator(reactor, Recorder).connectTCP(
+            "127.0.0.1", port.getHost().port
+        )
+        reason = yield client.done
+        assert reason.check(error.ConnectionDone, error.ConnectionLost)
+        assert port.connected
+        yield port.stopListening()
+
+    with caplog.at_level(logging.ERROR, logger="torsion"):
+        run(go())
+    assert "no thanks" in caplog.text
+
+
+def test_buildprotocol_none_closes_connection(reactor: Any, run: Any) -> None:
+    class Refuser(Factory):
+        def buildProtocol(self, addr: Any) -> None:
+            return None
+
+    port = listen(reactor, Refuser())
+
+    @defer.inlineCallbacks
+    def go() -> Any:
+        client = yield ClientCreator(reactor, Recorder).connectTCP(
+            "127.0.0.1", port.getHost().port
+        )
+        reason = yield client.done
+        assert reason.check(error.ConnectionDone, error.ConnectionLost)
+        yield port.stopListening()
+
+    run(go())
+
+
+def test_two_hundred_concurrent_clients(reactor: Any, run: Any) -> None:
+    port = listen(reactor, serverFactory())
+    n = 200
+
+    @defer.inlineCallbacks
+    def one(i: int) -> Any:
+        client = yield ClientCreator(reactor, Recorder).connectTCP(
+            "127.0.0.1", port.getHost().port
+        )
+        msg = b"client %d " % i * 50
+        client.transport.write(msg)
+        while client.received() != msg:
+            yield deferLater(reactor, 0.002)
+        client.transport.loseConnection()
+        yield client.done
+        return i
+
+    @defer.inlineCallbacks
+    def go() -> Any:
+        results = yield defer.gatherResults([one(i) for i in range(n)])
+        assert sorted(results) == list(range(n))
+        yield port.stopListening()
+
+    run(go(), timeout=30)
+
+
+def test_reconnecting_client_factory(reactor: Any, run: Any) -> None:
+    server = CapturingFactory(Recorder)
+    port = listen(reactor, server)
+    number = port.getHost().port
+    done: Deferred[None] = Deferred()
+
+    class Client(Protocol):
+        def connectionMade(self) -> None:
+            self.factory.connections += 1
+            self.factory.resetDelay()
+            if self.factory.connections < 3:
+                self.transport.loseConnection()
+            else:
+                self.factory.stopTrying()
+                self.transport.loseConnection()
+
+    class Reconnector(ReconnectingClientFactory):
+        protocol = Client
+        initialDelay = 0.01
+        maxDelay = 0.05
+        connections = 0
+        failures = 0
+
+        def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
+            self.failures += 1
+            super().clientConnectionFailed(connector, reason)
+
+        def stopFactory(self) -> None:
+            # As in Twisted, the factory is stopped between attempts too.
+            self.stops = getattr(self, "stops", 0) + 1
+            if not self.continueTrying:
+                done.callback(None)
+
+    f = Reconnector()
+    f.clock = reactor
+    reactor.connectTCP("127.0.0.1", number, f)
+    run(done)
+    assert f.connections == 3
+    assert f.stops == 3
+    assert len(server.built) == 3
+    assert f.continueTrying == 0
+    port.stopListening()
+
+
+def test_reconnecting_factory_retries_after_refusal_then_gives_up(reactor: Any, run: Any) -> None:
+    done: Deferred[None] = Deferred()
+
+    class Reconnector(ReconnectingClientFactory):
+        protocol = Recorder
+        initialDelay = 0.001
+        maxDelay = 0.01
+        maxRetries = 3
+        attempts = 0
+
+        def startedConnecting(self, connector: Any) -> None:
+            self.attempts += 1
+
+        def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
+            super().clientConnectionFailed(connector, reason)
+            if self.retries > self.maxRetries:
+                done.callback(None)
+
+    f = Reconnector()
+    f.clock = reactor
+    reactor.connectTCP("127.0.0.1", _refusedPort(), f)
+    run(done)
+    assert f.attempts == 4
+
+
+def test_reactor_shutdown_closes_connections_and_ports(reactor: Any) -> None:
+    factory = serverFactory()
+    port = listen(reactor, factory)
+    s = socket.create_connection(("127.0.0.1", port.getHost().port))
+    reactor.callLater(0.05, reactor.stop)
+    reactor.run(installSignalHandlers=False)
+    assert factory.numPorts == 0
+    assert s.recv(10) == b""
+    s.close()
+
+
+def test_accept_survives_emfile_without_spinning(reactor: Any, run: Any) -> None:
+    """Out of descriptors, the port pauses accepting; it resumes once they free up."""
+    server = CapturingFactory(Recorder)
+    port = listen(reactor, server)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    hog: list[int] = []
+    client = socket.socket()
+    client.setblocking(False)
+    iterations = [0]
+    realDoIteration = reactor.doIteration
+
+    def countingDoIteration(timeout: Any) -> None:
+        iterations[0] += 1
+        realDoIteration(timeout)
+
+    reactor.doIteration = countingDoIteration
+
+    try:
+        client.connect_ex(("127.0.0.1", port.getHost().port))
+        while True:
+            try:
+                hog.append(os.open("/dev/null", os.O_RDONLY))
+            except OSError:
+                break
+
+        def release() -> None:
+            for fd in hog:
+                os.close(fd)
+            hog.clear()
+
+        reactor.callLater(0.3, release)
+        proto = run(server.first)
+        proto.transport.loseConnection()
+        run(proto.done)
+    finally:
+        for fd in hog:
+            os.close(fd)
+        client.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        port.stopListening()
+    # Spinning would mean thousands of turns in 0.3 s.
+    assert iterations[0] < 200
