@@ -462,7 +462,10 @@ class _Connecting:
     doWrite = doRead
 
     def connectionLost(self, reason: Failure) -> None:
-        self.client.failIfNotConnected(reason.value)
+        err = reason.value
+        if not isinstance(err, error.ConnectError):
+            err = error.ConnectError(string=f"{type(err).__name__}: {err}")
+        self.client.failIfNotConnected(err)
 
     def logPrefix(self) -> str:
         return "Connecting"
