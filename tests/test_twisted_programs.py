@@ -74,7 +74,7 @@ def _twisted(name: str, tmp_path: Path, sig: int | None = None) -> tuple[int, st
     pytest.importorskip("twisted")
     key = (name, sig)
     if key not in _twisted_cache:
-        code, out, err = _run((PROGRAMS / name).read_text(), _env(), tmp_path, "tw_" + name, sig)
+        code, out, _ = _run((PROGRAMS / name).read_text(), _env(), tmp_path, "tw_" + name, sig)
         _twisted_cache[key] = (code, out)
     return _twisted_cache[key]
 
