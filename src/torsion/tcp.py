@@ -207,8 +207,16 @@ class Connector(BaseConnector):
 
 
 class Port:
-    """A listening TCP socket that accepts connections for ``factory``."""
+    """A listening TCP socket that accepts connections for ``factory``.
 
+    Other stream families (UNIX sockets) reuse the accept loop and the
+    listening life-cycle by overriding ``_bindSocket``, ``_prepareAccepted``,
+    ``_peerAddress``, ``_where``, ``getHost`` and the ``transport`` class.
+    """
+
+    #: The transport class built for each accepted connection.
+    transport: Any = Server
+    _type = "TCP"
     acceptBurst = 128
     _pauseMin = 0.05
     _pauseMax = 1.0
@@ -233,9 +241,13 @@ class Port:
         self._realPortNumber: int | None = None
 
     def __repr__(self) -> str:
-        if self._realPortNumber is not None:
-            return f"<{type(self.factory).__name__} on {self._realPortNumber}>"
+        if self.connected:
+            return f"<{type(self.factory).__name__} on {self._where()}>"
         return f"<{type(self.factory).__name__} (not listening)>"
+
+    def _where(self) -> Any:
+        """What this port listens on, for logs and repr."""
+        return self._realPortNumber
 
     def fileno(self) -> int:
         return self._fd
@@ -250,6 +262,17 @@ class Port:
         """Bind and listen; raises CannotListenError if that fails."""
         if self.connected:
             raise error.AlreadyListened(f"already listening on {self.getHost()}")
+        sock = self._bindSocket()
+        self.socket = sock
+        self._fd = sock.fileno()
+        _log.logger.info("%s starting on %s", type(self.factory).__name__, self._where())
+        self.factory.doStart()
+        self.connected = True
+        self.disconnecting = False
+        self.reactor.addReader(self)
+
+    def _bindSocket(self) -> socket.socket:
+        """A new non-blocking socket, bound and listening; or CannotListenError."""
         family = self._family()
         try:
             sock = socket.socket(family, socket.SOCK_STREAM)
@@ -263,19 +286,27 @@ class Port:
         except (OSError, OverflowError, ValueError) as e:
             sock.close()
             raise error.CannotListenError(self.interface, self.port, e)
-        self.socket = sock
-        self._fd = sock.fileno()
         self._realPortNumber = sock.getsockname()[1]
-        _log.logger.info("%s starting on %s", type(self.factory).__name__, self._realPortNumber)
-        self.factory.doStart()
-        self.connected = True
-        self.disconnecting = False
-        self.reactor.addReader(self)
+        return sock
+
+    def _prepareAccepted(self, sock: socket.socket) -> None:
+        """Set up a just-accepted socket: no Nagle delay, as asyncio does."""
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+
+    def _peerAddress(self, peer: Any) -> Any:
+        """The address object given to ``buildProtocol`` for ``accept()``'s peer."""
+        return _makeAddress(peer)
 
     def doRead(self) -> None:
         accept = self.socket.accept  # type: ignore[union-attr]
         factory = self.factory
         reactor = self.reactor
+        prepare = self._prepareAccepted
+        peerAddress = self._peerAddress
+        transportClass = self.transport
         for _ in range(self.acceptBurst):
             try:
                 sock, peer = accept()
@@ -291,12 +322,9 @@ class Port:
                 return
             self._pause = self._pauseMin
             sock.setblocking(False)
+            prepare(sock)
             try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:
-                pass
-            try:
-                protocol = factory.buildProtocol(_makeAddress(peer))
+                protocol = factory.buildProtocol(peerAddress(peer))
             except Exception as e:
                 _log.log_failure(f"Error in buildProtocol of {factory!r}:", e)
                 protocol = None
@@ -304,7 +332,7 @@ class Port:
                 sock.close()
                 continue
             self._sessionno += 1
-            transport = Server(sock, protocol, peer, self, self._sessionno, reactor)
+            transport = transportClass(sock, protocol, peer, self, self._sessionno, reactor)
             transport._startProtocol()
 
     def _pauseAccepting(self, e: OSError) -> None:
@@ -359,6 +387,6 @@ class Port:
         self._fd = -1
         if sock is not None:
             sock.close()
-        _log.logger.info("(TCP Port %s Closed)", self._realPortNumber)
+        _log.logger.info("(%s Port %s Closed)", self._type, self._where())
         self._realPortNumber = None
         self.factory.doStop()
