@@ -512,6 +512,42 @@ def test_long_line_in_small_chunks_takes_linear_time(cls: type[Any]) -> None:
     assert big < small * 40
 
 
+class OneAtATime(Lines):
+    """Pauses after every line, as a protocol that handles each request asynchronously."""
+
+    def lineReceived(self, line: bytes) -> None:
+        super().lineReceived(line)
+        self.pauseProducing()
+
+
+class OneStringAtATime(Int32s):
+    def stringReceived(self, string: bytes) -> None:
+        super().stringReceived(string)
+        self.pauseProducing()
+
+
+@pytest.mark.parametrize(
+    ("cls", "frame"),
+    [(OneAtATime, b"x" * 100 + b"\r\n"), (OneStringAtATime, b"\x00\x00\x00\x64" + b"x" * 100)],
+)
+def test_pausing_after_every_frame_takes_linear_time(cls: type[Any], frame: bytes) -> None:
+    def run(n: int) -> Callable[[], object]:
+        def go() -> None:
+            p = cls()
+            connect(p)
+            p.dataReceived(frame * n)
+            for _ in range(n):
+                p.resumeProducing()
+            received = p.lines if isinstance(p, Lines) else p.strings
+            assert len(received) == n
+
+        return go
+
+    small, big = _best(run(2_000)), _best(run(20_000))
+    # Re-splitting or copying the rest of the chunk on every resume would be ~100x.
+    assert big < small * 40
+
+
 # NetstringReceiver -----------------------------------------------------------------
 
 
@@ -867,3 +903,64 @@ def test_matches_twisted(kind: str, name: str, callback: str) -> None:
         assert _run(ours, StringTransport, chunks) == expected, (stream, chunks)
         closed += expected[1]
     assert 0 < closed < 300  # both outcomes were exercised
+
+
+def _scripted(base: type[Any]) -> type[Any]:
+    """A LineReceiver that pauses on lines starting with ``p`` and reads ``N`` raw bytes
+    after a line of digits ``N``: the same script run on torsion's and Twisted's class."""
+
+    class Scripted(base):  # type: ignore[misc, valid-type]
+        def connectionMade(self) -> None:
+            self.events: list[tuple[str, bytes]] = []
+            self.remaining = 0
+
+        def lineReceived(self, line: bytes) -> None:
+            self.events.append(("line", line))
+            if line.startswith(b"p"):
+                self.pauseProducing()
+            elif line.isdigit() and int(line):
+                self.remaining = int(line)
+                self.setRawMode()
+
+        def rawDataReceived(self, data: bytes) -> None:
+            body, rest = data[: self.remaining], data[self.remaining :]
+            self.remaining -= len(body)
+            self.events.append(("raw", body))
+            if not self.remaining:
+                self.setLineMode(rest)
+
+    return Scripted
+
+
+@pytest.mark.twisted_oracle
+def test_pausing_and_mode_switching_match_twisted() -> None:
+    twisted_basic, TwistedTransport = _twistedClasses()
+    rng = random.Random("script")
+    pieces = [b"a\r\n", b"pause\r\n", b"3\r\nxyz", b"12\r\n\r\n\r\np\r\n1234", b"\r\n", b"zz"]
+
+    def run(cls: type[Any], transportClass: type[Any], chunks: list[bytes]) -> Any:
+        p = cls()
+        transport = transportClass()
+        p.makeConnection(transport)
+        for chunk in chunks:
+            p.dataReceived(chunk)
+            if p.paused and rng.random() < 0.7:
+                p.resumeProducing()
+        while p.paused:
+            p.resumeProducing()
+        # Raw chunks may be cut differently; compare them joined.
+        merged: list[tuple[str, bytes]] = []
+        for kind, data in p.events:
+            if merged and kind == "raw" == merged[-1][0]:
+                merged[-1] = ("raw", merged[-1][1] + data)
+            else:
+                merged.append((kind, data))
+        return merged
+
+    for _ in range(300):
+        stream = b"".join(rng.choices(pieces, k=rng.randint(1, 25)))
+        chunks = randomChunks(stream, rng, biggest=rng.choice([1, 4, 30]))
+        state = rng.getstate()
+        expected = run(_scripted(twisted_basic.LineReceiver), TwistedTransport, chunks)
+        rng.setstate(state)  # the same resume decisions for both
+        assert run(_scripted(basic.LineReceiver), StringTransport, chunks) == expected, chunks

@@ -164,12 +164,21 @@ class _BufferedReceiver(Protocol):
             self._stash(data)
         return data
 
-    def _settle(self) -> None:
-        """Move what a parsing pass left in ``_buffer[_pos:]`` back into ``_parts``."""
-        if self._buffer:
-            data = self._takeUnconsumed()
+    def _unparsedLength(self) -> int:
+        return len(self._buffer) - self._pos + self._partsLen
+
+    def _nextInput(self, data: bytes) -> tuple[bytes, int]:
+        """The buffer and offset to parse from: the unparsed input, then ``data``.
+
+        Nothing is copied unless there is both old input and new ``data``.
+        """
+        if self._parts or (data and self._pos < len(self._buffer)):
             if data:
                 self._stash(data)
+            return self._reload(), 0
+        if self._pos < len(self._buffer):
+            return self._buffer, self._pos
+        return data, 0
 
     def _discardInput(self) -> None:
         """Drop all the unparsed input (after a framing error)."""
@@ -177,6 +186,14 @@ class _BufferedReceiver(Protocol):
         self._pos = 0
         self._parts = None
         self._partsLen = 0
+
+    def _rest(self, buf: bytes, pos: int) -> None:
+        """End a parsing pass at ``buf[pos:]``, letting go of ``buf`` if it is all parsed."""
+        if pos < len(buf):
+            self._pos = pos
+        else:
+            self._buffer = b""
+            self._pos = 0
 
     def _reload(self) -> bytes:
         """Gather the unparsed input into one buffer again after a callback changed it."""
@@ -223,19 +240,17 @@ class _StringReceiver(_PausableReceiver):
         if self._busyReceiving or self.paused:
             self._stash(data)
             return
-        if self._parts:
-            self._stash(data)
-            if self._partsLen < self._need:
-                return
-            data = self._takeUnconsumed()
+        if self._need and self._unparsedLength() + len(data) < self._need:
+            self._stash(data)  # part of a frame that is not complete yet
+            return
+        buf, pos = self._nextInput(data)
         self._busyReceiving = True
         try:
-            self._parse(data)
+            self._parse(buf, pos)
         finally:
             self._busyReceiving = False
-            self._settle()
 
-    def _parse(self, buf: bytes) -> None:
+    def _parse(self, buf: bytes, pos: int) -> None:
         raise NotImplementedError
 
 
@@ -290,27 +305,33 @@ class LineReceiver(_PausableReceiver):
                 if self._partsLen >= self.MAX_LENGTH + len(delimiter):
                     return self.lineLengthExceeded(self._takeUnconsumed())
                 return None
-            self._stash(data)
-            data = self._takeUnconsumed()
+        buf, pos = self._nextInput(data)
         self._busyReceiving = True
         try:
-            return self._parse(data)
+            return self._parse(buf, pos)
         finally:
             self._busyReceiving = False
-            self._settle()
 
-    def _parse(self, buf: bytes) -> Any:
+    def _parse(self, buf: bytes, pos: int) -> Any:
         self._buffer = buf
+        self._pos = pos
         self._cleanFor = None
-        pos = 0
+        tail: bytes | None
         while not self.paused and pos < len(buf):
             if self.line_mode:
-                # Split what is left once; stop early if a callback changes the
-                # mode, the delimiter, the pause state or the input.
+                # A fresh buffer is split once, and the loop stops early if a
+                # callback changes the mode, the delimiter, the pause state or
+                # the input.  Inside a buffer (resuming after a pause, say)
+                # lines are found one at a time, so a resume costs one line.
                 delimiter = self.delimiter
                 step = len(delimiter)
-                lines = (buf[pos:] if pos else buf).split(delimiter)
-                tail = lines.pop()
+                if pos:
+                    end = buf.find(delimiter, pos)
+                    lines = [buf[pos:end]] if end >= 0 else []
+                    tail = None if end >= 0 else buf[pos:]
+                else:
+                    lines = buf.split(delimiter)
+                    tail = lines.pop()
                 for line in lines:
                     if len(line) > self.MAX_LENGTH:
                         self._discardInput()
@@ -332,11 +353,15 @@ class LineReceiver(_PausableReceiver):
                     ):
                         break
                 else:
+                    if tail is None:
+                        continue
+                    self._discardInput()
                     if len(tail) >= self.MAX_LENGTH + step:
-                        self._discardInput()
                         return self.lineLengthExceeded(tail)
+                    if tail:
+                        self._stash(tail)
                     self._cleanFor = delimiter
-                    break
+                    return None
             else:
                 data = buf[pos:] if pos else buf
                 pos = self._pos = len(buf)
@@ -346,7 +371,7 @@ class LineReceiver(_PausableReceiver):
             if self._buffer is not buf or self._parts:
                 buf = self._reload()
                 pos = 0
-        self._pos = pos
+        self._rest(buf, pos)
         return None
 
     def setLineMode(self, extra: bytes = b"") -> Any:
@@ -478,17 +503,17 @@ class NetstringReceiver(_StringReceiver):
             raise NetstringParseError(self._TOO_LONG.format(length, self.MAX_LENGTH))
         return length
 
-    def _parse(self, buf: bytes) -> None:
+    def _parse(self, buf: bytes, pos: int) -> None:
         try:
-            self._parseNetstrings(buf)
+            self._parseNetstrings(buf, pos)
         except NetstringParseError as e:
             self._discardInput()
             self._handleParseError(e)
 
-    def _parseNetstrings(self, buf: bytes) -> None:
+    def _parseNetstrings(self, buf: bytes, pos: int) -> None:
         self._buffer = buf
+        self._pos = pos
         self._need = 0
-        pos = 0
         size = self._size
         limit = self.MAX_LENGTH
         width = len(str(limit))
@@ -522,7 +547,7 @@ class NetstringReceiver(_StringReceiver):
             if self._buffer is not buf or self._parts:
                 buf = self._reload()
                 pos = 0
-        self._pos = pos
+        self._rest(buf, pos)
 
     def _handleParseError(self, reason: NetstringParseError) -> None:
         """Give up on a peer that sent a malformed netstring: close the connection."""
@@ -579,16 +604,15 @@ class IntNStringReceiver(_StringReceiver):
         _logClose(self, f"a string of {length} bytes exceeds MAX_LENGTH {self.MAX_LENGTH}")
         self.transport.loseConnection()
 
-    def _parse(self, buf: bytes) -> None:
+    def _parse(self, buf: bytes, pos: int) -> None:
         self._buffer = buf
+        self._pos = pos
         self._need = 0
         unpack = _structFor(self.structFormat).unpack_from
         prefix = self.prefixLength
-        pos = 0
         while not self.paused and len(buf) - pos >= prefix:
             (length,) = unpack(buf, pos)
             if length > self.MAX_LENGTH:
-                self._pos = pos
                 self._broken = True
                 self._discardInput()
                 self.lengthLimitExceeded(length)
@@ -603,7 +627,7 @@ class IntNStringReceiver(_StringReceiver):
             if self._buffer is not buf or self._parts:
                 buf = self._reload()
                 pos = 0
-        self._pos = pos
+        self._rest(buf, pos)
 
     def sendString(self, string: bytes) -> None:
         """Write ``string`` with its length prefix; StringTooLongError if it cannot fit."""
