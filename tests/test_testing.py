@@ -274,7 +274,7 @@ def test_crash_and_install() -> None:
     r.crash()
     assert r.hasInstalled
     assert r.hasCrashed
-    assert r.running is None
+    assert r.running is False
 
 
 def test_system_event_triggers_run_in_phase_order_and_can_be_removed() -> None:

@@ -21,11 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from torsion import _log, error
 from torsion.address import IPv4Address, IPv6Address, UNIXAddress
+from torsion.defer import Deferred, succeed
 from torsion.failure import Failure
 from torsion.task import Clock
-
-if TYPE_CHECKING:
-    from torsion.defer import Deferred
 
 __all__ = [
     "IOPump",
@@ -230,8 +228,6 @@ class _FakePort:
 
     def stopListening(self) -> Deferred[None]:
         """Mark the port closed; returns an already-fired Deferred, as a real port may."""
-        from torsion.defer import succeed
-
         self.listening = False
         return succeed(None)
 
@@ -332,7 +328,7 @@ class MemoryReactor:
 
     def __init__(self) -> None:
         self.hasInstalled = False
-        self.running: bool | None = False
+        self.running = False
         self.hasRun = False
         self.hasStopped = False
         self.hasCrashed = False
@@ -342,10 +338,12 @@ class MemoryReactor:
         self.tcpClients: list[tuple[str, int, Any, float, Any]] = []
         self.sslServers: list[tuple[int, Any, Any, int, str]] = []
         self.sslClients: list[tuple[str, int, Any, Any, float, Any]] = []
-        self.unixServers: list[tuple[str, Any, int, int, bool]] = []
-        self.unixClients: list[tuple[str, Any, float, bool]] = []
+        self.unixServers: list[tuple[str, Any, int, int, int]] = []
+        self.unixClients: list[tuple[str, Any, float, int]] = []
         self.udpPorts: list[tuple[int, Any, str, int]] = []
-        self.processes: list[tuple[Any, str, tuple[str, ...], Any, Any, Any, Any, Any, Any]] = []
+        self.processes: list[
+            tuple[Any, str | bytes, tuple[str | bytes, ...], Any, Any, Any, Any, Any, Any]
+        ] = []
         self.adoptedPorts: list[tuple[Any, ...]] = []
         self.adoptedStreamConnections: list[tuple[Any, int, Any]] = []
         self.connectors: list[_FakeConnector] = []
@@ -379,7 +377,8 @@ class MemoryReactor:
         self.hasStopped = True
 
     def crash(self) -> None:
-        self.running = None
+        """Stop at once, without shutdown triggers (sets ``hasCrashed``)."""
+        self.running = False
         self.hasCrashed = True
 
     def iterate(self, delay: float = 0) -> None:
@@ -403,7 +402,7 @@ class MemoryReactor:
         self.triggers.setdefault(phase, {}).setdefault(eventType, []).append(entry)
         return (phase, eventType, entry)
 
-    def removeSystemEventTrigger(self, triggerID: tuple[str, str, _TriggerEntry]) -> None:
+    def removeSystemEventTrigger(self, triggerID: Any) -> None:
         """Remove a trigger by the id ``addSystemEventTrigger`` returned."""
         try:
             phase, eventType, entry = triggerID
@@ -475,13 +474,13 @@ class MemoryReactor:
         factory: Any,
         backlog: int = 50,
         mode: int = 0o666,
-        wantPID: bool = False,
+        wantPID: int = 0,
     ) -> _FakePort:
         self.unixServers.append((address, factory, backlog, mode, wantPID))
         return _FakePort(UNIXAddress(os.fsencode(address)))
 
     def connectUNIX(
-        self, address: str, factory: Any, timeout: float = 30, checkPID: bool = False
+        self, address: str, factory: Any, timeout: float = 30, checkPID: int = 0
     ) -> _FakeConnector:
         self.unixClients.append((address, factory, timeout, checkPID))
         return self._connector(UNIXAddress(os.fsencode(address)), factory)
@@ -519,8 +518,8 @@ class MemoryReactor:
     def spawnProcess(
         self,
         processProtocol: Any,
-        executable: str,
-        args: Iterable[str] = (),
+        executable: str | bytes,
+        args: Iterable[str | bytes] = (),
         env: Any = None,
         path: Any = None,
         uid: Any = None,
@@ -656,3 +655,23 @@ def connectedPair(
     serverProtocol.makeConnection(serverTransport)
     clientProtocol.makeConnection(clientTransport)
     return IOPump(clientProtocol, serverProtocol, clientTransport, serverTransport)
+
+
+if TYPE_CHECKING:
+    # mypy checks here that the doubles provide the interfaces they stand in for.
+    from torsion import interfaces
+
+    _transport: interfaces.ITCPTransport = StringTransport()
+    _consumer: interfaces.IConsumer = StringTransport()
+    _producer: interfaces.IPushProducer = StringTransport()
+    _process: interfaces.IProcessTransport = _FakeProcess(0)
+    _port: interfaces.IListeningPort = _FakePort(None)
+    _connector: interfaces.IConnector = _FakeConnector(None)
+    _core: interfaces.IReactorCore = MemoryReactor()
+    _fds: interfaces.IReactorFDSet = MemoryReactor()
+    _tcp: interfaces.IReactorTCP = MemoryReactor()
+    _unix: interfaces.IReactorUNIX = MemoryReactor()
+    _ssl: interfaces.IReactorSSL = MemoryReactor()
+    _udp: interfaces.IReactorUDP = MemoryReactor()
+    _spawn: interfaces.IReactorProcess = MemoryReactor()
+    _time: interfaces.IReactorTime = MemoryReactorClock()

@@ -30,10 +30,11 @@ connection (logging the reason on the ``torsion.protocols.basic`` logger).
 Callbacks may re-enter: ``dataReceived`` called from inside a callback (by
 ``setLineMode(extra)``, ``resumeProducing()`` or user code) only queues the
 data, and the outer loop picks it up after the callback returns.  While a
-callback runs, the unparsed input is ``_buffer[_pos:]`` followed by
-``_parts``; after it returns the loop reloads if either changed
-(``clearLineBuffer``, a re-entrant call, an assignment to ``recvd``).  Outside
-``dataReceived`` all unparsed input is in ``_parts``.
+callback runs, and between calls, the unparsed input is ``_buffer[_pos:]``
+followed by ``_parts``; after a callback returns the loop reloads if either
+changed (``clearLineBuffer``, a re-entrant call, an assignment to ``recvd``).
+A receiver paused mid-buffer keeps its place there, so resuming costs only
+the frames it delivers, never a copy of the rest.
 
 Where torsion differs from Twisted
 ----------------------------------
@@ -255,7 +256,7 @@ class _StringReceiver(_PausableReceiver):
 
 
 def _disconnecting(transport: Any) -> bool:
-    return transport is not None and bool(getattr(transport, "disconnecting", False))
+    return transport is not None and bool(transport.disconnecting)
 
 
 class LineReceiver(_PausableReceiver):
