@@ -6,8 +6,7 @@ import io
 import itertools
 import random
 import struct
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -460,92 +459,6 @@ def test_line_only_stops_after_loseConnection() -> None:
     connect(p)
     p.dataReceived(b"a\r\nb\r\n")
     assert p.lines == [b"a"]
-
-
-# Linear time -----------------------------------------------------------------------
-
-
-def _best(f: Callable[[], object], repeat: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        f()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-@pytest.mark.parametrize("cls", [Lines, OnlyLines])
-def test_many_lines_in_one_chunk_take_linear_time(cls: type[Any]) -> None:
-    def run(n: int) -> Callable[[], object]:
-        data = b"0123456789\r\n" * n
-
-        def go() -> None:
-            p = cls()
-            connect(p)
-            p.dataReceived(data)
-            assert len(p.lines) == n
-
-        return go
-
-    small, big = _best(run(5_000)), _best(run(50_000))
-    # Linear: ~10x.  Re-slicing the rest of the buffer per line would be ~100x.
-    assert big < small * 40
-
-
-@pytest.mark.parametrize("cls", [Lines, OnlyLines])
-def test_long_line_in_small_chunks_takes_linear_time(cls: type[Any]) -> None:
-    def run(n: int) -> Callable[[], object]:
-        chunks = [b"x" * 512] * n
-
-        def go() -> None:
-            p = cls()
-            p.MAX_LENGTH = 10**9
-            connect(p)
-            feed(p, chunks)
-            p.dataReceived(b"\r\n")
-            assert len(p.lines[0]) == 512 * n
-
-        return go
-
-    small, big = _best(run(400)), _best(run(4_000))
-    # Concatenating each chunk onto the pending line would be ~100x.
-    assert big < small * 40
-
-
-class OneAtATime(Lines):
-    """Pauses after every line, as a protocol that handles each request asynchronously."""
-
-    def lineReceived(self, line: bytes) -> None:
-        super().lineReceived(line)
-        self.pauseProducing()
-
-
-class OneStringAtATime(Int32s):
-    def stringReceived(self, string: bytes) -> None:
-        super().stringReceived(string)
-        self.pauseProducing()
-
-
-@pytest.mark.parametrize(
-    ("cls", "frame"),
-    [(OneAtATime, b"x" * 100 + b"\r\n"), (OneStringAtATime, b"\x00\x00\x00\x64" + b"x" * 100)],
-)
-def test_pausing_after_every_frame_takes_linear_time(cls: type[Any], frame: bytes) -> None:
-    def run(n: int) -> Callable[[], object]:
-        def go() -> None:
-            p = cls()
-            connect(p)
-            p.dataReceived(frame * n)
-            for _ in range(n):
-                p.resumeProducing()
-            received = p.lines if isinstance(p, Lines) else p.strings
-            assert len(received) == n
-
-        return go
-
-    small, big = _best(run(2_000)), _best(run(20_000))
-    # Re-splitting or copying the rest of the chunk on every resume would be ~100x.
-    assert big < small * 40
 
 
 # NetstringReceiver -----------------------------------------------------------------
