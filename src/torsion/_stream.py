@@ -341,6 +341,17 @@ class StreamConnection:
         """Close the connection (as ``loseConnection``)."""
         self.loseConnection()
 
+    # ------------------------------------------------------------- TLS
+
+    def startTLS(self, contextFactory: Any, normal: bool = True) -> None:
+        """Upgrade this connection to TLS (STARTTLS): see ``torsion._tls.startTLS``.
+
+        Afterwards the protocol's ``transport`` is the TLS layer.
+        """
+        from torsion._tls import startTLS
+
+        startTLS(self, contextFactory, normal)
+
     # --------------------------------------------------------- closing
 
     def loseConnection(self, _connDone: Any = None) -> None:
