@@ -45,6 +45,10 @@ _RECV_SIZE = 65536
 _LINGER_RESET = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # struct linger {l_onoff=1, l_linger=0}
 
 _CONNECTION_DONE = error.ConnectionDone
+# The reason every clean close is reported with: one shared Failure (as
+# Twisted's ``connectionDone``), so closing a connection builds none.
+_DONE: Failure = Failure(error.ConnectionDone())
+_DONE.cleanFailure()
 _LOST_ERRNOS = {
     errno.ECONNRESET,
     errno.EPIPE,
@@ -183,7 +187,7 @@ class StreamConnection:
     def _readEOF(self) -> Any:
         readConnectionLost = getattr(self.protocol, "readConnectionLost", None)
         if readConnectionLost is None or self._writeDisconnected:
-            return _CONNECTION_DONE()
+            return _DONE
         self._readDisconnected = True
         self.stopReading()
         readConnectionLost()
@@ -273,11 +277,11 @@ class StreamConnection:
         elif self._writeDisconnecting:
             self._closeWriteConnection()
             if self._readDisconnected:
-                return _CONNECTION_DONE()
+                return _DONE
         return None
 
     def _postLoseConnection(self) -> Any:
-        return _CONNECTION_DONE()
+        return _DONE
 
     def _closeWriteConnection(self) -> None:
         self._writeDisconnecting = False
@@ -360,11 +364,18 @@ class StreamConnection:
             return
         self.disconnecting = 1
         self.stopReading()
-        if self._writeDisconnected:
-            # Our half is already closed: nothing left to send.
-            self.reactor.callLater(0, self._closeNow, Failure(_CONNECTION_DONE()))
-            return
-        self.startWriting()
+        if self._buffered or self.producer is not None or self._writeError is not None:
+            self.startWriting()  # doWrite closes once the queue is empty
+        else:
+            # Nothing to flush: close on the next turn (as Twisted does) without
+            # asking the poller for a writability event first.
+            self.reactor.callLater(0, self._closeIfFlushed)
+
+    def _closeIfFlushed(self) -> None:
+        if self._buffered or self.producer is not None or self._writeError is not None:
+            self.startWriting()  # written to since loseConnection: flush first
+        else:
+            self._closeNow(_DONE)
 
     def loseWriteConnection(self) -> None:
         """Half-close: send EOF once the queue is empty, keep reading."""
@@ -514,8 +525,9 @@ class ClientConnection(StreamConnection):
             self.failIfNotConnected(error.ConnectError(string=str(e)))
             return
         if result in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, errno.EAGAIN):
+            # Writability says the connect finished; a failure also reports
+            # an error event, which is dispatched to writers too.
             self._connecting = c = _Connecting(self)
-            self.reactor.addReader(c)
             self.reactor.addWriter(c)
         elif result in (0, errno.EISCONN):
             self._connectDone()
@@ -533,18 +545,21 @@ class ClientConnection(StreamConnection):
         c = self._connecting
         if c is not None:
             self._connecting = None
-            self.reactor.removeReader(c)
             self.reactor.removeWriter(c)
 
     def _connectDone(self) -> None:
         self._stopConnectingIO()
         connector = self.connector
-        protocol = connector.buildProtocol(self.getPeer())
+        protocol = connector.buildProtocol(self._connectedPeer())
         if protocol is None:
             self.failIfNotConnected(error.NoProtocol())
             return
         self.protocol = protocol
         self._startProtocol()
+
+    def _connectedPeer(self) -> Any:
+        """The peer's address once connected (families may know it without asking)."""
+        return self.getPeer()
 
     def failIfNotConnected(self, err: BaseException) -> None:
         """Fail the attempt with ``err`` unless it has already connected or failed."""

@@ -42,6 +42,7 @@ from torsion._backends import ERROR, READ, WRITE
 from torsion._core.events import ThreePhaseEvent
 from torsion._core.timers import DelayedCall, TimerQueue
 from torsion._core.waker import Waker
+from torsion.failure import Failure
 
 if TYPE_CHECKING:
     from torsion._backends import Backend
@@ -55,8 +56,6 @@ _WRITE_EVENTS = WRITE | ERROR
 
 
 def _toFailure(why: Any) -> Any:
-    from torsion.failure import Failure
-
     if isinstance(why, Failure):
         return why
     if isinstance(why, type) and issubclass(why, BaseException):
@@ -350,8 +349,6 @@ class Reactor:
 
     def disconnectAll(self) -> None:
         """Close every connection and port registered with the reactor."""
-        from torsion.failure import Failure
-
         for s in self.removeAll():
             try:
                 s.connectionLost(Failure(error.ConnectionLost("the reactor shut down")))
