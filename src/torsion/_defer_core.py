@@ -38,7 +38,7 @@ fired Deferred directly.
 
 Unhandled errors: when a Deferred stops running with a Failure as its result,
 it is *armed*: a small ``_Unhandled`` object holding the failure is attached,
-and registered in a WeakSet.  The object logs the failure from ``__del__``,
+and registered in a weak dictionary.  The object logs the failure from ``__del__``,
 that is, when the Deferred is collected.  Whoever takes the result (a
 callback, an outer Deferred, ``await``) disarms it.  ``_reportUnhandledAtShutdown``
 logs those still armed.  Only failing Deferreds pay for any of this.
@@ -46,6 +46,7 @@ logs those still armed.  Only failing Deferreds pay for any of this.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import weakref
 from collections.abc import Callable, Coroutine, Generator, Iterator
@@ -179,11 +180,12 @@ def _stack_text(what: str) -> str:
 class _Unhandled:
     """Logs ``failure`` when collected, unless it was taken (set to None) first."""
 
-    __slots__ = ("__weakref__", "debug", "failure")
+    __slots__ = ("__weakref__", "debug", "failure", "key")
 
     def __init__(self, failure: Failure, debug: str) -> None:
         self.failure: Failure | None = failure
         self.debug = debug
+        self.key = next(_keys)
 
     def report(self) -> bool:
         failure = self.failure
@@ -204,7 +206,9 @@ class _Unhandled:
                 pass
 
 
-_unhandled: weakref.WeakSet[_Unhandled] = weakref.WeakSet()
+# Armed reports, oldest first (a WeakSet would not keep the order).
+_unhandled: weakref.WeakValueDictionary[int, _Unhandled] = weakref.WeakValueDictionary()
+_keys = itertools.count()
 
 
 def _arm(d: Deferred[Any], failure: Failure) -> None:
@@ -214,7 +218,7 @@ def _arm(d: Deferred[Any], failure: Failure) -> None:
         d._report = report = _Unhandled(failure, "\n".join(info) if info else "")
     else:
         report.failure = failure
-    _unhandled.add(report)
+    _unhandled[report.key] = report
 
 
 def _disarm(d: Deferred[Any]) -> None:
@@ -228,7 +232,7 @@ def _reportUnhandledAtShutdown() -> int:
 
     Each is logged once: garbage collection will not log it again.
     """
-    return sum(1 for report in list(_unhandled) if report.report())
+    return sum(1 for report in list(_unhandled.values()) if report.report())
 
 
 def _take(d: Deferred[Any]) -> Any:

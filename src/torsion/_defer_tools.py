@@ -157,11 +157,12 @@ def gatherResults(
 def race(ds: Sequence[Deferred[_T]]) -> Deferred[tuple[int, _T]]:
     """Fire with ``(index, result)`` of the first success and cancel the others.
 
-    If every one fails, fail with ``FailureGroup``.  Cancelling the result
-    cancels them all.
+    If every one fails, fail with ``FailureGroup`` (failures in the order of
+    ``ds``).  Cancelling the result cancels them all.
     """
     ds = list(ds)
-    failures: list[Failure] = []
+    failures: list[Failure | None] = [None] * len(ds)
+    failedCount = 0
     won = False
 
     def cancelAll(_: Deferred[Any]) -> None:
@@ -175,17 +176,19 @@ def race(ds: Sequence[Deferred[_T]]) -> Deferred[tuple[int, _T]]:
         if won:
             return
         won = True
-        final.callback((index, result))
         for other, d in enumerate(ds):
             if other != index:
                 d.cancel()
+        final.callback((index, result))
 
     def failed(failure: Failure, index: int) -> None:
+        nonlocal failedCount
         if won:
             return
-        failures.append(failure)
-        if len(failures) == len(ds):
-            final.errback(FailureGroup(failures))
+        failures[index] = failure
+        failedCount += 1
+        if failedCount == len(ds):
+            final.errback(FailureGroup([f for f in failures if f is not None]))
 
     for index, d in enumerate(ds):
         d.addCallbacks(succeeded, failed, (index,), None, (index,))

@@ -21,8 +21,8 @@ with it across suspensions.
 
 Cancelling the runner's Deferred cancels the Deferred the generator waits on.
 The generator then sees ``CancelledError`` and decides: if it lets it through,
-the runner's Deferred fails with it; if it carries on, its later result is
-used.
+the runner's Deferred fails with it; if it carries on, the runner's Deferred
+is marked fired and waits on a fresh Deferred that gets the later result.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from functools import wraps
 from types import CoroutineType, GeneratorType
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
-from torsion._defer_core import _KEEP_WAITING, Deferred, NotACoroutineError, _take
+from torsion._defer_core import _KEEP_WAITING, Deferred, NotACoroutineError, _adopt, _take
 from torsion.failure import Failure, _from_exception
 
 __all__ = ["ensureDeferred", "inlineCallbacks", "returnValue"]
@@ -115,6 +115,15 @@ class _Runner:
         if waitingOn is None:
             return None  # the generator cancelled itself: plain CancelledError
         waitingOn.cancel()
+        if not d.called:
+            # The generator caught the cancellation and carries on.  As in
+            # Twisted, ``d`` now counts as fired, waiting on a fresh Deferred
+            # that gets the generator's eventual result.
+            fresh: Deferred[Any] = Deferred(self._cancel)
+            self.deferred = fresh
+            d._canceller = None
+            d.called = True
+            d.result = _adopt(d, fresh)
         return _KEEP_WAITING
 
 

@@ -122,7 +122,7 @@ class Failure:
             self.value = exc_value.value
             self.type = exc_value.type
             self.tb = exc_value.tb
-            self._frames = exc_value.frames
+            self._frames = getattr(exc_value, "_frames", None)
         else:
             if not isinstance(exc_value, BaseException):
                 # Twisted accepts any object (historically, string exceptions).

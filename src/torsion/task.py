@@ -231,8 +231,7 @@ class LoopingCall:
 
     def __repr__(self) -> str:
         func = getattr(self.f, "__qualname__", None) or repr(self.f)
-        args = [repr(a) for a in self.a] + [f"{k}={v!r}" for k, v in self.kw.items()]
-        return f"LoopingCall<{self.interval!r}>({', '.join([func, *args])})"
+        return f"LoopingCall<{self.interval!r}>({func}, *{self.a!r}, **{self.kw!r})"
 
 
 def deferLater(
