@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from torsion import _process_reap, defer, error
+from torsion._process_endpoints import ProcessAddress, ProcessEndpoint, StandardErrorBehavior
 from torsion.failure import Failure
-from torsion.protocol import ProcessProtocol
+from torsion.protocol import Factory, ProcessProtocol, Protocol
 
 SH = shutil.which("sh") or "/bin/sh"
 CAT = shutil.which("cat") or "/bin/cat"
@@ -702,3 +703,62 @@ def test_usePTY_signal_and_loseConnection(reactor: Any, run: Any) -> None:
     t.loseConnection()  # harmless once closed
     with pytest.raises(NotImplementedError):
         t.writeToChild(0, b"x")
+
+
+# -- ProcessEndpoint ----------------------------------------------------------------------
+
+
+class StreamRecorder(Protocol):
+    def __init__(self) -> None:
+        self.data = b""
+        self.lost: defer.Deferred[BaseException] = defer.Deferred()
+
+    def dataReceived(self, data: bytes) -> None:
+        self.data += data
+
+    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+        self.lost.callback(reason.value)
+
+
+def test_process_endpoint(reactor: Any, run: Any) -> None:
+    ep = ProcessEndpoint(reactor, CAT, [CAT])
+    factory = Factory.forProtocol(StreamRecorder)
+    connected: list[Any] = []
+    ep.connect(factory).addCallback(connected.append)
+    (proto,) = connected
+    assert isinstance(proto, StreamRecorder) and proto.factory is factory
+    assert proto.transport.pid is not None
+    assert proto.transport.getHost() == ProcessAddress()
+    proto.transport.write(b"through the endpoint")
+    proto.transport.closeStdin()
+    reason = run(proto.lost)
+    assert type(reason) is error.ConnectionDone
+    assert proto.data == b"through the endpoint"
+
+
+def test_process_endpoint_failure_reasons_and_stderr(
+    reactor: Any, run: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    logged = ProcessEndpoint(reactor, SH, [SH, "-c", "echo complaint >&2; exit 3"])
+    dropped = ProcessEndpoint(
+        reactor, SH, [SH, "-c", "echo hidden >&2"], errFlag=StandardErrorBehavior.DROP
+    )
+    protos: list[Any] = []
+    for ep in (logged, dropped):
+        ep.connect(Factory.forProtocol(StreamRecorder)).addCallback(protos.append)
+    with caplog.at_level(logging.WARNING):
+        reasons = run(defer.gatherResults([p.lost for p in protos]))
+    assert isinstance(reasons[0], error.ProcessTerminated) and reasons[0].exitCode == 3
+    assert type(reasons[1]) is error.ConnectionDone
+    assert "complaint" in caplog.text and "hidden" not in caplog.text
+
+
+def test_process_endpoint_spawn_error_errbacks(reactor: Any) -> None:
+    failures: list[Failure] = []
+    ProcessEndpoint(reactor, "/no/such/program", ["program"]).connect(
+        Factory.forProtocol(StreamRecorder)
+    ).addErrback(failures.append)
+    (f,) = failures
+    assert f.check(FileNotFoundError)
+    with pytest.raises(TypeError, match="errFlag"):
+        ProcessEndpoint(reactor, CAT, errFlag="LOG")  # type: ignore[arg-type]
