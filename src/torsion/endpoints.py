@@ -30,17 +30,22 @@ from __future__ import annotations
 import importlib
 import socket
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torsion import defer, error
 from torsion.address import HostnameAddress
 from torsion.failure import Failure
 from torsion.protocol import ClientFactory, Factory
 
+if TYPE_CHECKING:
+    from torsion._process_endpoints import ProcessEndpoint, StandardIOEndpoint
+
 __all__ = [
     "HostnameEndpoint",
+    "ProcessEndpoint",
     "SSL4ClientEndpoint",
     "SSL4ServerEndpoint",
+    "StandardIOEndpoint",
     "TCP4ClientEndpoint",
     "TCP4ServerEndpoint",
     "TCP6ClientEndpoint",
@@ -651,15 +656,8 @@ def quoteStringArgument(argument: str) -> str:
     return argument.replace("\\", "\\\\").replace(":", "\\:").replace("=", "\\=")
 
 
-_PROCESS_ENDPOINTS = ("ProcessEndpoint", "StandardIOEndpoint")
-
-
 def __getattr__(name: str) -> Any:
-    # The process endpoints live with the process transport; load them on use.
-    if name in _PROCESS_ENDPOINTS:
-        try:
-            module = importlib.import_module("torsion._process_endpoints")
-        except ModuleNotFoundError as e:
-            raise AttributeError(f"torsion.endpoints.{name} is not available: {e}") from None
-        return getattr(module, name)
+    # The process endpoints live with the process transport: loaded on first use.
+    if name in ("ProcessEndpoint", "StandardIOEndpoint"):
+        return getattr(importlib.import_module("torsion._process_endpoints"), name)
     raise AttributeError(f"module 'torsion.endpoints' has no attribute {name!r}")
