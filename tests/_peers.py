@@ -1,0 +1,98 @@
+"""Recording protocols and small async helpers shared by the TLS and UNIX tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from torsion import defer
+from torsion.defer import Deferred
+from torsion.failure import Failure
+from torsion.protocol import Factory, Protocol
+
+
+def scenario(run: Any, coro: Callable[[], Coroutine[Any, Any, Any]], timeout: float = 10) -> Any:
+    """Run the ``run`` fixture's reactor until the coroutine ``coro()`` finishes."""
+    return run(defer.ensureDeferred(coro()), timeout)
+
+
+def deferLater(reactor: Any, seconds: float) -> Deferred[None]:
+    d: Deferred[None] = Deferred()
+    reactor.callLater(seconds, d.callback, None)
+    return d
+
+
+async def until(reactor: Any, condition: Callable[[], bool]) -> None:
+    """Let the reactor run until ``condition()`` holds."""
+    while not condition():
+        await deferLater(reactor, 0.005)
+
+
+class Peer(Protocol):
+    """Records everything; ``made``/``lost`` fire on connect/disconnect, ``reason``
+    is the Failure given to ``connectionLost``.  Writes ``greeting`` on connect."""
+
+    greeting = b""
+
+    def __init__(self) -> None:
+        self.received = bytearray()
+        self.made: Deferred[Any] = Deferred()
+        self.lost: Deferred[None] = Deferred()
+        self.reason: Failure | None = None
+        self.addr: Any = None
+        self.peerCertAtConnect: Any = "unset"
+        self.handshakes = 0
+
+    def connectionMade(self) -> None:
+        getPeerCertificate = getattr(self.transport, "getPeerCertificate", None)  # not on TCP
+        self.peerCertAtConnect = getPeerCertificate() if getPeerCertificate else None
+        if self.greeting:
+            self.transport.write(self.greeting)
+        self.made.callback(self)
+
+    def handshakeCompleted(self) -> None:
+        self.handshakes += 1
+
+    def dataReceived(self, data: bytes) -> None:
+        self.received += data
+
+    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+        self.reason = reason
+        self.lost.callback(None)
+
+
+class Echo(Peer):
+    def dataReceived(self, data: bytes) -> None:
+        super().dataReceived(data)
+        self.transport.write(data)
+
+
+class Servers(Factory):
+    """Builds ``protocol`` instances and keeps them; ``first`` fires with the first."""
+
+    def __init__(self, protocol: type[Peer] = Peer) -> None:
+        self.protocol = protocol
+        self.built: list[Any] = []
+        self.first: Deferred[Any] = Deferred()
+
+    def buildProtocol(self, addr: Any) -> Any:
+        p = self.protocol()
+        p.factory = self
+        p.addr = addr
+        self.built.append(p)
+        if len(self.built) == 1:
+            self.first.callback(p)
+        return p
+
+
+async def bothLost(*peers: Any) -> list[Failure]:
+    """Wait until each peer's connection is lost; their reasons."""
+    for p in peers:
+        await p.lost
+    return [p.reason for p in peers]
+
+
+def check(failure: Failure | None, cls: type[BaseException]) -> Any:
+    """Assert ``failure`` holds a ``cls``; return the exception."""
+    assert failure is not None and isinstance(failure.value, cls), repr(failure)
+    return failure.value
