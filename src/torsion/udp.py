@@ -62,6 +62,10 @@ def _checkHost(host: Any, what: str) -> str:
     return host
 
 
+class _NotThePeer(error.InvalidAddressError, AssertionError):
+    """A connected port was asked to send elsewhere (Twisted asserts: AssertionError)."""
+
+
 class Port:
     """A UDP socket bound to ``interface``:``port`` for a DatagramProtocol."""
 
@@ -297,7 +301,7 @@ class Port:
         try:
             if connected is not None:
                 if addr is not None and tuple(addr[:2]) != connected:
-                    raise error.InvalidAddressError(
+                    raise _NotThePeer(
                         f"this port is connected to {connected}: cannot send to {addr!r}"
                     )
                 sock.send(datagram)
