@@ -1,0 +1,211 @@
+"""``torsion run``: listen with a service's factory, serve, and stop gracefully.
+
+Theory of operation
+-------------------
+Every endpoint is parsed before anything listens, so a bad ``--listen`` fails
+without side effects.  The service's factory is wrapped in ``_Tracking``,
+which only remembers each protocol it builds (weakly): the data path is the
+service's own protocol, untouched.
+
+On SIGINT/SIGTERM the reactor fires its ``shutdown`` event; our ``before``
+trigger stops every listening port, asks each live connection to finish
+(``protocol.stopGracefully()`` when the protocol has one, else
+``transport.loseConnection()``) and returns a Deferred that fires once they
+are all closed, or once the grace period is over and the stragglers have been
+aborted.  The reactor then closes whatever is left and ``run()`` returns: the
+process exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import weakref
+from typing import Any
+
+from torsion import defer, reactors
+from torsion.address import IPv4Address, IPv6Address, UNIXAddress
+from torsion.endpoints import _WrappingFactory, serverFromString
+from torsion.failure import Failure
+from torsion.services import Service
+
+__all__ = ["UsageError", "describeAddress", "run"]
+
+_log = logging.getLogger("torsion.cli")
+
+#: How often the graceful stop looks for connections that are still open.
+_POLL_INTERVAL = 0.05
+
+
+class UsageError(Exception):
+    """A mistake in the command line (exit status 2)."""
+
+
+class RunError(Exception):
+    """The service could not start (exit status 1)."""
+
+
+def describeAddress(scheme: str, address: Any) -> str:
+    """An address as a short endpoint-like string: ``tcp:127.0.0.1:8080``, ``unix:/p``."""
+    if isinstance(address, IPv6Address):
+        return f"{scheme}:[{address.host}]:{address.port}"
+    if isinstance(address, IPv4Address):
+        return f"{scheme}:{address.host}:{address.port}"
+    if isinstance(address, UNIXAddress):
+        name = address.name
+        path = name.decode("utf-8", "backslashreplace") if isinstance(name, bytes) else name
+        return f"{scheme}:{path}"
+    return f"{scheme}:{address}"
+
+
+class _Tracking(_WrappingFactory):
+    """Wraps a factory to remember the protocols it builds."""
+
+    def __init__(self, wrapped: Any) -> None:
+        super().__init__(wrapped)
+        self.protocols: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def __repr__(self) -> str:
+        return repr(self.wrapped)
+
+    def logPrefix(self) -> str:
+        prefix = getattr(self.wrapped, "logPrefix", None)
+        return prefix() if prefix is not None else type(self.wrapped).__name__
+
+    def buildProtocol(self, addr: Any) -> Any:
+        protocol = self.wrapped.buildProtocol(addr)
+        if protocol is not None:
+            self.protocols.add(protocol)
+        return protocol
+
+    def live(self) -> list[Any]:
+        """The protocols whose connections are still open."""
+        alive = []
+        for p in list(self.protocols):
+            t = p.transport
+            if t is not None and not getattr(t, "disconnected", False):
+                alive.append(p)
+        return alive
+
+
+class _Server:
+    def __init__(
+        self, reactor: Any, name: str, service: Service, options: argparse.Namespace
+    ) -> None:
+        self.reactor = reactor
+        self.name = name
+        self.grace = options.grace
+        self.ports: list[Any] = []
+        self.schemes: list[str] = []
+        self.failed = False
+        descriptions = options.listen or [service.defaultListen]
+        self.endpoints = []
+        for description in descriptions:
+            try:
+                endpoint = serverFromString(reactor, description)
+            except ValueError as e:
+                raise UsageError(f"--listen: {e}") from None
+            self.endpoints.append((description, endpoint))
+        factory = service.makeFactory(reactor, options)
+        # Named after the service's factory class, for the ports' log lines.
+        self.tracking = type(type(factory).__name__, (_Tracking,), {})(factory)
+
+    def listen(self) -> None:
+        for description, endpoint in self.endpoints:
+            scheme = description.split(":", 1)[0].lower()
+            d = endpoint.listen(self.tracking)
+            d.addCallbacks(
+                self._listening,
+                self._cannotListen,
+                callbackArgs=(scheme,),
+                errbackArgs=(description,),
+            )
+
+    def _listening(self, port: Any, scheme: str) -> None:
+        self.ports.append(port)
+        self.schemes.append(scheme)
+        if self.reactor.running:
+            self._announce(port, scheme)
+
+    def announce(self) -> None:
+        """Log the addresses once running: signals are handled from then on."""
+        for port, scheme in zip(self.ports, self.schemes, strict=True):
+            self._announce(port, scheme)
+
+    def _announce(self, port: Any, scheme: str) -> None:
+        _log.info("%s listening on %s", self.name, describeAddress(scheme, port.getHost()))
+
+    def _cannotListen(self, failure: Failure, description: str) -> None:
+        self.failed = True
+        self.error = f"cannot listen on {description}: {failure.getErrorMessage()}"
+        if self.reactor.running:
+            self.reactor.stop()
+
+    def stopListening(self) -> None:
+        ports, self.ports, self.schemes = self.ports, [], []
+        for port in ports:
+            port.stopListening()
+
+    def shutdown(self) -> defer.Deferred[None] | None:
+        """The ``before shutdown`` trigger: stop accepting, let connections finish."""
+        if self.failed:
+            self.stopListening()
+            return None
+        _log.info("%s stopping: no longer accepting connections", self.name)
+        self.stopListening()
+        live = self.tracking.live()
+        if not live:
+            return None
+        _log.info(
+            "%s waiting up to %gs for %d open connection(s)", self.name, self.grace, len(live)
+        )
+        for protocol in live:
+            try:
+                stop = getattr(protocol, "stopGracefully", None)
+                if stop is not None:
+                    stop()
+                else:
+                    protocol.transport.loseConnection()
+            except Exception:
+                _log.exception("%s: error asking %r to stop", self.name, protocol)
+        done: defer.Deferred[None] = defer.Deferred()
+        deadline = self.reactor.seconds() + self.grace
+
+        def check() -> None:
+            live = self.tracking.live()
+            if not live:
+                done.callback(None)
+            elif self.reactor.seconds() >= deadline:
+                _log.warning(
+                    "%s: %d connection(s) still open after %gs; closing them",
+                    self.name,
+                    len(live),
+                    self.grace,
+                )
+                for protocol in live:
+                    protocol.transport.abortConnection()
+                done.callback(None)
+            else:
+                self.reactor.callLater(_POLL_INTERVAL, check)
+
+        check()
+        return done
+
+
+def run(name: str, service: Service, options: argparse.Namespace) -> None:
+    """Serve ``service`` until SIGINT/SIGTERM; RunError/UsageError if it cannot start."""
+    reactor = reactors.create(options.reactor)
+    try:
+        reactors.install(reactor)
+        server = _Server(reactor, name, service, options)
+        server.listen()
+        if not server.failed:
+            reactor.addSystemEventTrigger("before", "shutdown", server.shutdown)
+            reactor.callWhenRunning(server.announce)
+            reactor.run()
+        if server.failed:
+            server.stopListening()
+            raise RunError(server.error)
+    finally:
+        if not reactor.running:
+            reactor.close()
