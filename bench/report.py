@@ -1,0 +1,427 @@
+"""Write BENCHMARKS.md and the echo chart from the runner's results JSON.
+
+    python bench/report.py bench/out/results.json [--md PATH] [--chart PATH]
+
+(by default BENCHMARKS.md and docs/bench-echo.png).
+
+Every figure comes from the JSON: the median over the rounds of each system;
+ratios are torsion's median over the other system's (for throughput, higher is
+better for torsion; for memory and time per operation, lower is).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import common as c
+
+NAMES = {
+    "torsion": "torsion",
+    "twisted": "Twisted",
+    "asyncio": "asyncio",
+    "uvloop": "uvloop",
+    "c": "C echoserv",
+}
+
+
+def medians(runs: list[dict[str, Any]], key: str, *group: str) -> dict[tuple[Any, ...], float]:
+    """Median of ``key`` per (group fields..., system)."""
+    acc: dict[tuple[Any, ...], list[float]] = defaultdict(list)
+    for r in runs:
+        acc[(*(r[g] for g in group), r["system"])].append(r[key])
+    return {k: c.median(v) for k, v in acc.items()}
+
+
+def spread(runs: list[dict[str, Any]], key: str, *group: str) -> dict[tuple[Any, ...], float]:
+    """(max - min) / median of ``key`` per group: how much the rounds disagree."""
+    acc: dict[tuple[Any, ...], list[float]] = defaultdict(list)
+    for r in runs:
+        acc[(*(r[g] for g in group), r["system"])].append(r[key])
+    return {k: (max(v) - min(v)) / c.median(v) if c.median(v) else 0.0 for k, v in acc.items()}
+
+
+def size_name(size: int) -> str:
+    return f"{size // 1024} KiB" if size >= 1024 else f"{size} B"
+
+
+def fmt(x: float | None, spec: str = ",.0f") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+class Targets:
+    """The issue's targets, checked against the figures as the report is written."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str]] = []
+
+    def check(self, what: str, value: float | None, goal: float, higher: bool = True) -> None:
+        if value is None:
+            self.rows.append((what, "not measured", "-"))
+            return
+        ok = value >= goal if higher else value <= goal
+        sign = ">=" if higher else "<="
+        self.rows.append(
+            (what, f"{value:.2f} (target {sign} {goal:g})", "met" if ok else "MISSED")
+        )
+
+    def markdown(self) -> list[str]:
+        out = ["| target | measured | |", "| --- | --- | --- |"]
+        out += [f"| {w} | {m} | {s} |" for w, m, s in self.rows]
+        return out
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out
+
+
+def echo_section(echo: dict[str, Any], targets: Targets, chart: str | None) -> list[str]:
+    runs = echo["runs"]
+    systems = echo["systems"]
+    rps = medians(runs, "rps", "size", "conns")
+    p50 = medians(runs, "p50", "size", "conns")
+    p99 = medians(runs, "p99", "size", "conns")
+    sp = spread(runs, "rps", "size", "conns")
+    configs = sorted({(r["size"], r["conns"]) for r in runs})
+    others = [s for s in systems if s != "torsion"]
+    out = [
+        "## 1. TCP echo",
+        "",
+        f"Round trips per second (median of {echo['rounds']} rounds of {echo['seconds']:g} s;"
+        " in brackets, the spread between rounds, (max-min)/median), then torsion's ratio"
+        " to each other server (higher is better for torsion).",
+        "",
+    ]
+    rows = []
+    for size, conns in configs:
+        row = [size_name(size), str(conns)]
+        for s in systems:
+            v = rps.get((size, conns, s))
+            d = sp.get((size, conns, s))
+            row.append(f"{fmt(v)} ({d:.0%})" if v is not None and d is not None else fmt(v))
+        for s in others:
+            row.append(
+                fmt(ratio(rps.get((size, conns, "torsion")), rps.get((size, conns, s))), ".2f")
+            )
+        rows.append(row)
+    header = ["size", "conns", *(NAMES[s] for s in systems)]
+    header += [f"torsion/{NAMES[s]}" for s in others]
+    out += table(header, rows)
+    out += ["", "Latency, p50 / p99 in ms (median over rounds):", ""]
+    rows = []
+    for size, conns in configs:
+        row = [size_name(size), str(conns)]
+        for s in systems:
+            a, b = p50.get((size, conns, s)), p99.get((size, conns, s))
+            row.append(f"{fmt(a, '.3f')} / {fmt(b, '.3f')}")
+        rows.append(row)
+    out += table(["size", "conns", *(NAMES[s] for s in systems)], rows)
+    if chart:
+        out += ["", f"![echo round trips per second]({chart})"]
+    out.append("")
+    for size, conns in configs:
+        t = rps.get((size, conns, "torsion"))
+        label = f"echo {size_name(size)} x {conns} conns: torsion"
+        if size == 1024:
+            targets.check(f"{label} / uvloop", ratio(t, rps.get((size, conns, "uvloop"))), 1.0)
+            targets.check(f"{label} / Twisted", ratio(t, rps.get((size, conns, "twisted"))), 2.5)
+            targets.check(f"{label} / C echoserv", ratio(t, rps.get((size, conns, "c"))), 0.75)
+        elif size == 65536:
+            targets.check(f"{label} / uvloop", ratio(t, rps.get((size, conns, "uvloop"))), 1.0)
+    return out
+
+
+def churn_section(churn: dict[str, Any], targets: Targets) -> list[str]:
+    runs = churn["runs"]
+    systems = churn["systems"]
+    cps = medians(runs, "cps")
+    sp = spread(runs, "cps")
+    t = cps.get(("torsion",))
+    out = [
+        "## 2. Connection churn",
+        "",
+        "Connections per second (connect, echo 64 bytes, close), client and server of the same"
+        f" system, {churn['concurrency']} connections in flight, {churn['seconds']:g} s per run,"
+        " median of the rounds (spread in brackets):",
+        "",
+    ]
+    rows = [
+        [
+            NAMES[s],
+            f"{fmt(cps.get((s,)))} ({sp.get((s,), 0):.0%})",
+            fmt(ratio(t, cps.get((s,))), ".2f"),
+        ]
+        for s in systems
+    ]
+    out += table(["system", "connections/s", "torsion/system"], rows)
+    out.append("")
+    targets.check("churn: torsion / Twisted", ratio(t, cps.get(("twisted",))), 2.0)
+    targets.check("churn: torsion / asyncio", ratio(t, cps.get(("asyncio",))), 1.0)
+    return out
+
+
+def core_section(core: dict[str, Any], targets: Targets) -> list[str]:
+    rows = []
+    worst: dict[str, float | None] = {"a": None, "c": None}
+    import_ms = import_ratio = None
+    for r in core.get("results", []):
+        tw = r.get("twisted_over_torsion")
+        rows.append(
+            [
+                r["name"],
+                r["unit"],
+                fmt(r.get("torsion"), ".3f"),
+                fmt(r.get("twisted"), ".3f"),
+                fmt(r.get("asyncio"), ".3f"),
+                fmt(tw, ".2f"),
+                fmt(r.get("asyncio_over_torsion"), ".2f"),
+            ]
+        )
+        if r["part"] in worst and tw is not None:
+            w = worst[r["part"]]
+            worst[r["part"]] = tw if w is None else min(w, tw)
+        if r["part"] == "d":
+            import_ms, import_ratio = r.get("torsion"), tw
+    rounds = core.get("meta", {}).get("rounds", "?")
+    out = [
+        "## 3. Timers, Deferreds, coroutines, import time",
+        "",
+        f"From `bench/bench_core.py --json` (best of {rounds} alternating rounds). Times per"
+        " operation; the ratios are how many times longer the other system takes"
+        " (higher is better for torsion).",
+        "",
+    ]
+    out += table(
+        [
+            "benchmark",
+            "unit",
+            "torsion",
+            "Twisted",
+            "asyncio",
+            "Twisted/torsion",
+            "asyncio/torsion",
+        ],
+        rows,
+    )
+    out.append("")
+    targets.check("Deferred chains: Twisted time / torsion time (worst case)", worst["a"], 2.0)
+    targets.check("timers: Twisted time / torsion time (worst case)", worst["c"], 2.0)
+    if import_ms is not None:
+        targets.check("import torsion.reactor, ms", import_ms, 50.0, higher=False)
+        targets.check("import time: Twisted reactor / torsion.reactor", import_ratio, 1.0)
+    return out
+
+
+def memory_section(mem: dict[str, Any], targets: Targets) -> list[str]:
+    runs = mem["runs"]
+    per = medians(runs, "bytes_per_conn")
+    before = medians(runs, "rss_before_kib")
+    after = medians(runs, "rss_after_kib")
+    t = per.get(("torsion",))
+    out = [
+        "## 4. Memory per idle connection",
+        "",
+        f"The server's RSS growth with {mem['conns']:,} idle connections open, divided by the"
+        " number of connections (median of the rounds; lower is better, so here a ratio"
+        " below 1 favours torsion):",
+        "",
+    ]
+    rows = [
+        [
+            NAMES[s],
+            fmt(per.get((s,), 0) / 1024, ".2f"),
+            f"{fmt(before.get((s,), 0) / 1024, '.1f')} -> {fmt(after.get((s,), 0) / 1024, '.1f')}",
+            fmt(ratio(t, per.get((s,))), ".2f"),
+        ]
+        for s in mem["systems"]
+    ]
+    out += table(["system", "KiB / connection", "RSS MiB before -> after", "torsion/system"], rows)
+    out.append("")
+    targets.check("memory/conn: torsion / Twisted", ratio(t, per.get(("twisted",))), 1.0, False)
+    targets.check("memory/conn: torsion / asyncio", ratio(t, per.get(("asyncio",))), 1.0, False)
+    return out
+
+
+def tls_section(tls: dict[str, Any], targets: Targets) -> list[str]:
+    out = ["## 5. TLS echo", ""]
+    if "skipped" in tls:
+        targets.check("TLS echo", None, 1.0)
+        return [*out, f"Skipped: {tls['skipped']}", ""]
+    runs = tls["runs"]
+    systems = tls["systems"]
+    rps = medians(runs, "rps", "size")
+    p99 = medians(runs, "p99", "size")
+    sizes = sorted({r["size"] for r in runs})
+    others = [s for s in systems if s != "torsion"]
+    out += [
+        f"Round trips per second through TLS (`bench/tlsload.c`, OpenSSL, {tls['conns']}"
+        f" connections, {tls['seconds']:g} s per run, median of the rounds; p99 ms in"
+        " brackets), and torsion's ratios:",
+        "",
+    ]
+    rows = []
+    for size in sizes:
+        row = [size_name(size)]
+        row += [f"{fmt(rps.get((size, s)))} ({fmt(p99.get((size, s)), '.2f')})" for s in systems]
+        row += [fmt(ratio(rps.get((size, "torsion")), rps.get((size, s))), ".2f") for s in others]
+        rows.append(row)
+    header = ["size", *(NAMES[s] for s in systems), *(f"torsion/{NAMES[s]}" for s in others)]
+    out += table(header, rows)
+    out.append("")
+    for size in sizes:
+        t = rps.get((size, "torsion"))
+        label = f"TLS echo {size_name(size)}: torsion"
+        targets.check(f"{label} / asyncio", ratio(t, rps.get((size, "asyncio"))), 1.0)
+        targets.check(f"{label} / Twisted", ratio(t, rps.get((size, "twisted"))), 2.0)
+    return out
+
+
+def machine_section(res: dict[str, Any]) -> list[str]:
+    m = res["machine"]
+    v = m.get("versions", {})
+    rows = [
+        ["CPU", f"{m['cpu']} ({m['cores']} cores)"],
+        ["kernel", m["kernel"]],
+        ["Python", f"{m['implementation']} {m['python']}"],
+        ["Twisted / uvloop", f"{v.get('twisted')} / {v.get('uvloop')}"],
+        ["C compiler", m.get("cc", "?")],
+        [
+            "CPU idle before / after the run",
+            f"{res.get('idle_before', 0):.0%} / {res.get('idle_after', 0):.0%}",
+        ],
+        ["date", res["started"]],
+        ["run time", f"{res['elapsed_s']:.0f} s"],
+    ]
+    return table(["machine", ""], rows)
+
+
+def write_markdown(res: dict[str, Any], chart: str | None) -> str:
+    targets = Targets()
+    body: list[str] = []
+    if "echo" in res:
+        body += echo_section(res["echo"], targets, chart)
+    if "churn" in res:
+        body += churn_section(res["churn"], targets)
+    if "core" in res:
+        core = res["core"]
+        if "skipped" in core:
+            body += [
+                "## 3. Timers, Deferreds, coroutines, import time",
+                "",
+                f"Skipped: {core['skipped']}",
+                "",
+            ]
+        else:
+            body += core_section(core, targets)
+    if "memory" in res:
+        body += memory_section(res["memory"], targets)
+    if "tls" in res:
+        body += tls_section(res["tls"], targets)
+    idle = min(res.get("idle_before", 1.0), res.get("idle_after", 1.0))
+    head = [
+        "# Benchmarks",
+        "",
+        "Written by the benchmark runner; do not edit by hand. Reproduce with:",
+        "",
+        "```",
+        res["command"],
+        "```",
+        "",
+        *machine_section(res),
+        "",
+        "Method: each server runs in its own process pinned to core 0, the load client on"
+        " core 1 (`taskset`); a fresh server per measurement, one warm-up connection opened"
+        " and closed first; systems alternate, in an order rotated each round. Load clients:"
+        " `echoload` (TCP) from the shared bench tools and `bench/tlsload.c` (TLS), both C."
+        " Servers: `bench/servers/` (torsion and Twisted's epoll reactor share one file that"
+        " differs only by its imports; asyncio and uvloop use `asyncio.Protocol`).",
+        "",
+    ]
+    if idle < 0.9:
+        head += [
+            f"**Note:** other processes were using the CPU around this run (idle {idle:.0%}"
+            " of the time before or after it); the figures are noisier than on a quiet machine.",
+            "",
+        ]
+    head += ["## Targets", "", *targets.markdown(), ""]
+    return "\n".join(head + body)
+
+
+def echo_chart(res: dict[str, Any], path: Path) -> bool:
+    """Draw the echo figures as grouped bars; False (with a message) without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        c.log("matplotlib is missing: skipping the echo chart (pip install matplotlib)")
+        return False
+    echo = res["echo"]
+    systems = echo["systems"]
+    rps = medians(echo["runs"], "rps", "size", "conns")
+    sizes = sorted({r["size"] for r in echo["runs"]})
+    conn_counts = sorted({r["conns"] for r in echo["runs"]})
+    colors = {
+        "torsion": "#d62728",
+        "twisted": "#7f7f7f",
+        "asyncio": "#1f77b4",
+        "uvloop": "#2ca02c",
+        "c": "#000000",
+    }
+    fig, axes = plt.subplots(1, len(sizes), figsize=(4.2 * len(sizes), 4.2), squeeze=False)
+    width = 0.8 / len(systems)
+    for ax, size in zip(axes[0], sizes, strict=True):
+        for i, s in enumerate(systems):
+            xs = [j + (i - (len(systems) - 1) / 2) * width for j in range(len(conn_counts))]
+            ys = [rps.get((size, n, s), 0) / 1000 for n in conn_counts]
+            ax.bar(xs, ys, width, label=NAMES[s], color=colors.get(s))
+        ax.set_xticks(range(len(conn_counts)), [f"{n} conns" for n in conn_counts])
+        ax.set_title(f"echo {size_name(size)}")
+        ax.set_ylabel("thousand round trips / s")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    m = res["machine"]
+    fig.suptitle(f"TCP echo, one server core — {m['cpu']}, Python {m['python']}", fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def write(res: dict[str, Any], md: Path, chart: Path | None) -> None:
+    link = None
+    if chart is not None and "echo" in res and echo_chart(res, chart):
+        link = Path(os_relpath(chart, md.parent)).as_posix()
+    md.write_text(write_markdown(res, link) + "\n")
+    c.log(f"wrote {md}" + (f" and {chart}" if link else ""))
+
+
+def os_relpath(path: Path, start: Path) -> str:
+    import os
+
+    return os.path.relpath(path.resolve(), start.resolve())
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("results", type=Path)
+    p.add_argument("--md", type=Path, default=c.ROOT / "BENCHMARKS.md")
+    p.add_argument("--chart", type=Path, default=c.ROOT / "docs" / "bench-echo.png")
+    a = p.parse_args()
+    write(json.loads(a.results.read_text()), a.md, a.chart)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
