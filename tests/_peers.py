@@ -1,11 +1,14 @@
-"""Recording protocols and small async helpers shared by the TLS and UNIX tests."""
+"""Recording protocols, async helpers and test certificates shared by the TLS and UNIX tests."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import trustme
+
 from torsion import defer
+from torsion import ssl as tssl
 from torsion.defer import Deferred
 from torsion.failure import Failure
 from torsion.protocol import Factory, Protocol
@@ -96,3 +99,22 @@ def check(failure: Failure | None, cls: type[BaseException]) -> Any:
     """Assert ``failure`` holds a ``cls``; return the exception."""
     assert failure is not None and isinstance(failure.value, cls), repr(failure)
     return failure.value
+
+
+class PKI:
+    """A CA, a server certificate for localhost/127.0.0.1 and a client certificate."""
+
+    def __init__(self) -> None:
+        self.ca = trustme.CA()
+        self.caPEM = self.ca.cert_pem.bytes()
+        self.caCert = tssl.Certificate.loadPEM(self.ca.cert_pem.bytes())
+        leaf = self.ca.issue_cert("localhost", "127.0.0.1", common_name="localhost")
+        self.serverPEM = leaf.cert_chain_pems[0].bytes() + leaf.private_key_pem.bytes()
+        self.server = tssl.PrivateCertificate.loadPEM(self.serverPEM)
+        alice = self.ca.issue_cert("alice.example", common_name="alice")
+        self.client = tssl.PrivateCertificate.loadPEM(
+            alice.cert_chain_pems[0].bytes() + alice.private_key_pem.bytes()
+        )
+
+    def clientOptions(self, hostname: str = "localhost", **kw: Any) -> tssl.ClientTLSOptions:
+        return tssl.optionsForClientTLS(hostname, trustRoot=self.caCert, **kw)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import trustme
 
-from _peers import Echo, Peer, Servers, bothLost, check, deferLater, scenario
+from _peers import PKI, Echo, Peer, Servers, bothLost, check, deferLater, scenario
 from torsion import error
 from torsion import ssl as tssl
 from torsion.defer import Deferred
@@ -23,24 +23,6 @@ from torsion.protocol import ClientCreator, ClientFactory, Factory, Protocol
 from torsion.testing import StringTransport
 
 # ------------------------------------------------------------------ fixtures
-
-
-class PKI:
-    """A CA, a server certificate for localhost/127.0.0.1 and a client certificate."""
-
-    def __init__(self) -> None:
-        self.ca = trustme.CA()
-        self.caCert = tssl.Certificate.loadPEM(self.ca.cert_pem.bytes())
-        leaf = self.ca.issue_cert("localhost", "127.0.0.1", common_name="localhost")
-        self.serverPEM = leaf.cert_chain_pems[0].bytes() + leaf.private_key_pem.bytes()
-        self.server = tssl.PrivateCertificate.loadPEM(self.serverPEM)
-        alice = self.ca.issue_cert("alice.example", common_name="alice")
-        self.client = tssl.PrivateCertificate.loadPEM(
-            alice.cert_chain_pems[0].bytes() + alice.private_key_pem.bytes()
-        )
-
-    def clientOptions(self, hostname: str = "localhost", **kw: Any) -> tssl.ClientTLSOptions:
-        return tssl.optionsForClientTLS(hostname, trustRoot=self.caCert, **kw)
 
 
 @pytest.fixture(scope="module")
