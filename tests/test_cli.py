@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LISTENING = re.compile(r"(\w+) listening on tcp:([\d.]+):(\d+)")
+LISTENING = re.compile(r"(\w+) listening on (?:tcp|ssl):([\d.]+):(\d+)")
 
 
 def environment(extraPath: str | None = None) -> dict[str, str]:
@@ -410,3 +410,22 @@ def test_web_sigterm_with_an_idle_keep_alive_connection(
     assert status == 0, log
     assert "still open" not in log
     conn.close()
+
+
+def test_web_over_tls(servers: list[Server], webRoot: Path, tmp_path: Path) -> None:
+    trustme = pytest.importorskip("trustme")
+    import ssl
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("localhost")
+    cert.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "server.pem"))
+    listen = f"ssl:0:interface=127.0.0.1:privateKey={tmp_path / 'server.pem'}"
+    server = start(servers, "run", "web", "--path", str(webRoot), "--listen", listen)
+    assert "web listening on ssl:127.0.0.1:" in server.log[-1]
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    conn = http.client.HTTPSConnection("localhost", server.port, timeout=20, context=context)
+    conn.request("GET", "/index.txt")
+    assert conn.getresponse().read() == b"hello from torsion\n"
+    conn.close()
+    assert server.stop()[0] == 0
