@@ -771,4 +771,5 @@ def test_wrapper_write_type_errors(pki: PKI) -> None:
         c.writeSequence([b"ok", "text"])
     assert c.getPeer() == ct.getPeer() and c.getHost() == ct.getHost()
     assert c.getTcpNoDelay() == ct.getTcpNoDelay()  # forwarded to the lower transport
+    assert not hasattr(c, "sendFileDescriptor")  # but descriptors cannot pass through TLS
     assert "TLS" in repr(c) and c.logPrefix() == "Peer (TLS)"

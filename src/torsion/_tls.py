@@ -161,6 +161,10 @@ def _hostnameOf(transport: Any) -> str | None:
 
 # ---------------------------------------------------------------- protocol
 
+_NOT_FORWARDED = frozenset(
+    {"transport", "wrappedProtocol", "factory", "sendFileDescriptor", "fileDescriptorReceived"}
+)
+
 
 class TLSMemoryBIOProtocol:
     """The TLS layer of one connection: the lower transport's protocol and the
@@ -325,7 +329,10 @@ class TLSMemoryBIOProtocol:
 
     def _readAvailable(self) -> None:
         """Deliver everything the incoming BIO decrypts to, then flush replies."""
-        read = self._tls.read  # type: ignore[union-attr]
+        tls = self._tls
+        assert tls is not None
+        read = tls.read
+        incoming = self._incoming
         chunks: list[bytes] = []
         closed = False
         failure: ssl.SSLError | None = None
@@ -344,6 +351,8 @@ class TLSMemoryBIOProtocol:
                 closed = True  # close_notify (the stdlib reads it as b"")
                 break
             chunks.append(chunk)
+            if not incoming.pending and not tls.pending():
+                break  # all consumed: skip the read that would raise SSLWantReadError
         if chunks:
             self._delivering = True
             try:
@@ -684,8 +693,8 @@ class TLSMemoryBIOProtocol:
 
     def __getattr__(self, name: str) -> Any:
         # Anything else a transport offers (setTcpNoDelay, socket, ...) is the
-        # lower transport's.
-        if name.startswith("_") or name in ("transport", "wrappedProtocol", "factory"):
+        # lower transport's; but descriptors cannot pass through TLS.
+        if name.startswith("_") or name in _NOT_FORWARDED:
             raise AttributeError(name)
         transport = self.transport
         if transport is None:
