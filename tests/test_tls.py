@@ -465,6 +465,32 @@ def test_close_notify_versus_truncation(reactor: Any, run: Any, pki: PKI) -> Non
     scenario(run, go)
 
 
+def test_write_then_lose_connection_before_the_handshake(reactor: Any, run: Any, pki: PKI) -> None:
+    """A server that greets and hangs up in connectionMade: the greeting arrives."""
+
+    class Greeter(Peer):
+        def connectionMade(self) -> None:
+            self.transport.write(b"welcome, ")
+            self.transport.writeSequence([b"and ", b"goodbye"])
+            self.transport.loseConnection()
+            self.transport.write(b" (dropped)")
+            super().connectionMade()
+
+    port, servers = listen(reactor, pki, Greeter)
+
+    async def go() -> None:
+        client = await ClientCreator(reactor, Peer).connectSSL(
+            "localhost", port.getHost().port, pki.clientOptions()
+        )
+        reasons = await bothLost(client, await servers.first)
+        assert bytes(client.received) == b"welcome, and goodbye"
+        check(reasons[0], error.ConnectionDone)
+        check(reasons[1], error.ConnectionDone)
+        await port.stopListening()
+
+    scenario(run, go)
+
+
 def test_half_close_through_tls(reactor: Any, run: Any, pki: PKI) -> None:
     class HalfCloser(Peer):
         def readConnectionLost(self) -> None:

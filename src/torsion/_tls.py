@@ -294,7 +294,7 @@ class TLSMemoryBIOProtocol:
         self._incoming.write(data)
         if not self._handshakeDone:
             self._handshake()
-            if not self._handshakeDone:
+            if not self._handshakeDone or self._lost:
                 return
         self._readAvailable()
 
@@ -397,10 +397,7 @@ class TLSMemoryBIOProtocol:
         if self.disconnecting and self._closeSent:
             self.transport.loseConnection()  # the peer's answer to our close
             return
-        self._lost = True
-        if self._reason is None:
-            self._reason = Failure(self._eofReason())
-        self.transport.loseConnection()
+        self._fail(self._eofReason())
 
     def _eofReason(self) -> BaseException:
         if not self._handshakeDone:
