@@ -151,11 +151,15 @@ def measure(
             str(concurrency),
         ]
         env = {**c.os.environ, **c.python_env(torsion_src)}
+        user0, sys0 = c.cpu_times(server.pid)
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=seconds + 60)
+        user1, sys1 = c.cpu_times(server.pid)
         if proc.returncode:
             raise RuntimeError(f"churn client {system} failed: {proc.stderr}")
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         r["cps"] = r["connections"] / r["seconds"]
+        # The server's CPU time per connection (user + system), whoever the bottleneck.
+        r["server_cpu_us"] = (user1 - user0 + sys1 - sys0) / max(r["connections"], 1) * 1e6
         return r
 
 
@@ -172,7 +176,10 @@ def run(
     for rnd in range(rounds):
         for system in c.rotated(systems, rnd):
             r = measure(system, seconds, concurrency, torsion_src)
-            c.log(f"  churn {system:8}: {r['cps']:>8.0f} connections/s ({r['failed']} failed)")
+            c.log(
+                f"  churn {system:8}: {r['cps']:>8.0f} connections/s ({r['failed']} failed),"
+                f" server CPU {r['server_cpu_us']:.1f} us/connection"
+            )
             runs.append({"system": system, "round": rnd, **r})
     return {"systems": systems, "concurrency": concurrency, "seconds": seconds, "runs": runs}
 

@@ -186,6 +186,14 @@ class Server:
         self.stop()
 
 
+def cpu_times(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds used so far by process ``pid``."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
 def python_env(torsion_src: Path | None = None) -> dict[str, str]:
     src = str(torsion_src or ROOT / "src")
     old = os.environ.get("PYTHONPATH")

@@ -18,7 +18,14 @@ def measure(
 ) -> dict[str, float]:
     with c.echo_server(system, torsion_src) as server:
         c.warm_up(server.port, size)
-        return c.run_load(c.echoload(), server.port, conns, size, seconds)
+        user0, sys0 = c.cpu_times(server.pid)
+        r = c.run_load(c.echoload(), server.port, conns, size, seconds)
+        user1, sys1 = c.cpu_times(server.pid)
+    # The server's CPU time per round trip: what it costs, whoever the bottleneck.
+    trips = max(r["trips"], 1)
+    r["cpu_user_us"] = (user1 - user0) / trips * 1e6
+    r["cpu_sys_us"] = (sys1 - sys0) / trips * 1e6
+    return r
 
 
 def run(
@@ -39,6 +46,7 @@ def run(
                     c.log(
                         f"  echo {system:8} {size:>6} B x{conns:<3}: {r['rps']:>9.0f} rps"
                         f"  p50 {r['p50']:.3f} ms  p99 {r['p99']:.3f} ms"
+                        f"  server CPU {r['cpu_user_us']:.2f}+{r['cpu_sys_us']:.2f} us/trip"
                     )
                     runs.append(
                         {"system": system, "size": size, "conns": conns, "round": rnd, **r}

@@ -126,6 +126,29 @@ def echo_section(echo: dict[str, Any], targets: Targets, chart: str | None) -> l
             row.append(f"{fmt(a, '.3f')} / {fmt(b, '.3f')}")
         rows.append(row)
     out += table(["size", "conns", *(NAMES[s] for s in systems)], rows)
+    if any("cpu_user_us" in r for r in runs):
+        user = medians(runs, "cpu_user_us", "size", "conns")
+        kern = medians(runs, "cpu_sys_us", "size", "conns")
+        out += [
+            "",
+            "The server's CPU time per round trip, user + system, in microseconds (median over"
+            " rounds; from /proc, 10 ms ticks), and torsion's over each other's (lower is better"
+            " for torsion). Unlike throughput, this does not depend on which side was the"
+            " bottleneck:",
+            "",
+        ]
+        rows = []
+        for size, conns in configs:
+            row = [size_name(size), str(conns)]
+            total = {}
+            for s in systems:
+                u, k = user.get((size, conns, s)), kern.get((size, conns, s))
+                total[s] = u + k if u is not None and k is not None else None
+                row.append(f"{fmt(u, '.1f')} + {fmt(k, '.1f')}")
+            row += [fmt(ratio(total["torsion"], total[s]), ".2f") for s in others]
+            rows.append(row)
+        header = ["size", "conns", *(NAMES[s] for s in systems)]
+        out += table(header + [f"torsion/{NAMES[s]}" for s in others], rows)
     if chart:
         out += ["", f"![echo round trips per second]({chart})"]
     out.append("")
@@ -155,15 +178,18 @@ def churn_section(churn: dict[str, Any], targets: Targets) -> list[str]:
         " median of the rounds (spread in brackets):",
         "",
     ]
+    cpu = medians(runs, "server_cpu_us") if all("server_cpu_us" in r for r in runs) else {}
     rows = [
         [
             NAMES[s],
             f"{fmt(cps.get((s,)))} ({sp.get((s,), 0):.0%})",
             fmt(ratio(t, cps.get((s,))), ".2f"),
+            fmt(cpu.get((s,)), ".1f"),
         ]
         for s in systems
     ]
-    out += table(["system", "connections/s", "torsion/system"], rows)
+    header = ["system", "connections/s", "torsion/system", "server CPU us/connection"]
+    out += table(header, rows)
     out.append("")
     targets.check("churn: torsion / Twisted", ratio(t, cps.get(("twisted",))), 2.0)
     targets.check("churn: torsion / asyncio", ratio(t, cps.get(("asyncio",))), 1.0)

@@ -42,6 +42,7 @@ def settings(quick: bool) -> dict[str, Any]:
             "tls_sizes": [1024],
             "tls_seconds": 0.5,
             "core_args": ["--rounds", "2", "--only", "d"],
+            "core_timeout": 30,
         }
     return {
         "rounds": 2,
@@ -54,18 +55,22 @@ def settings(quick: bool) -> dict[str, Any]:
         "tls_sizes": [1024, 65536],
         "tls_seconds": 2.5,
         "core_args": ["--rounds", "2"],
+        "core_timeout": 240,
     }
 
 
-def run_core(args: list[str], out: Path) -> dict[str, Any]:
+def run_core(args: list[str], out: Path, timeout: float) -> dict[str, Any]:
     script = c.BENCH / "bench_core.py"
     if not script.exists():
         return {"skipped": "bench/bench_core.py is missing"}
     path = out / "core.json"
+    path.unlink(missing_ok=True)
+    env = {**c.os.environ, **c.python_env()}
     cmd = [*c.taskset(c.SERVER_CPU), c.PYTHON, str(script), *args, "--json", str(path)]
-    proc = subprocess.run(
-        cmd, capture_output=True, text=True, env={**c.os.environ, **c.python_env()}
-    )
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"skipped": f"bench_core.py {' '.join(args)} took longer than {timeout:g} s"}
     if proc.returncode or not path.exists():
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         return {"skipped": f"bench_core.py failed ({proc.returncode}): {last}"}
@@ -124,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         res["churn"] = churn.run(SYSTEMS, rounds, cfg["churn_seconds"], 10, src)
     if "core" in parts:
         c.log("core: bench/bench_core.py")
-        res["core"] = run_core(cfg["core_args"], a.out)
+        res["core"] = run_core(cfg["core_args"], a.out, cfg["core_timeout"])
+        if "skipped" in res["core"]:
+            c.log(f"  skipped: {res['core']['skipped']}")
     if "memory" in parts:
         import memory
 
