@@ -214,6 +214,20 @@ def test_callbacks_added_to_inner_after_chaining_run_after_outer() -> None:
     assert order == ["outer:5", "inner:None"]
 
 
+def test_inner_keeps_running_after_handing_result_to_idle_waiter() -> None:
+    outer: Deferred[int] = Deferred()
+    inner: Deferred[int] = Deferred()
+    outer.addCallback(lambda r: inner)
+    outer.callback(0)
+    seen: list[Any] = []
+    inner.addCallback(seen.append)
+    inner.addCallback(lambda r: seen.append("second"))
+    inner.callback(8)
+    assert outer.result == 8 and not outer.paused
+    assert seen == [None, "second"]
+    assert inner.callbacks == []
+
+
 def test_ten_thousand_deep_chain_of_unfired_deferreds() -> None:
     depth = 10_000
     ds: list[Deferred[int]] = [Deferred() for _ in range(depth)]

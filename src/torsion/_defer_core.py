@@ -49,7 +49,7 @@ from __future__ import annotations
 import itertools
 import logging
 import weakref
-from collections.abc import Callable, Coroutine, Generator, Iterator
+from collections.abc import Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, NoReturn, ParamSpec, TypeVar
 
 from torsion import _log
@@ -372,7 +372,7 @@ class Deferred(Generic[_T]):
         if args or kwargs:
             self.callbacks.append((callback, args, kwargs, None, None, None))
         else:
-            self.callbacks.append((callback, None, None, None, None, None))
+            self.callbacks.append(callback)  # type: ignore[arg-type]  # a plain entry
         if self.called:
             self._runCallbacks()
         return self  # type: ignore[return-value]
@@ -543,66 +543,95 @@ class Deferred(Generic[_T]):
                 continue
             if failed:
                 _disarm(current)
-            # Entries added while these run go to a fresh list, run next round.
-            current.callbacks = []
             current._runningCallbacks = True
-            it = iter(cbs)
-            entries: Iterator[_Entry] | None = it
+            # Entries appended while this runs are picked up by the iterator.
+            it: Any = iter(cbs)
+            left = 0  # entries not run when the loop stops early
             try:
                 for entry in it:
-                    if failed:
-                        fn = entry[3]
-                        args = entry[4]
-                        kw = entry[5]
-                    else:
-                        fn = entry[0]
-                        args = entry[1]
-                        kw = entry[2]
-                    if fn is None:
-                        if args is None:
-                            continue  # no callback for this outcome
-                        # A marker: hand the result to ``args`` and run it first.
-                        if kw is _CONTINUE:
-                            args._chainedTo = None
-                            args.paused -= 1
-                        elif args.called:
-                            if getattr(args, "_suppressAlreadyCalled", False):
-                                args._suppressAlreadyCalled = False
-                                result = None
-                            else:
-                                result = _from_exception(AlreadyCalledError(repr(args)))
-                            failed = result is not None
+                    if entry.__class__ is not tuple:
+                        if failed:
                             continue
+                        fn = entry  # a plain callback, the most common entry
+                        args = None
+                    else:
+                        if failed:
+                            fn = entry[3]
+                            args = entry[4]
+                            kw = entry[5]
                         else:
-                            args.called = True
-                        args.result = result
-                        result = None
-                        chain.append(args)
-                        break
+                            fn = entry[0]
+                            args = entry[1]
+                            kw = entry[2]
+                        if fn is None:
+                            if args is None:
+                                continue  # no callback for this outcome
+                            # A marker: hand the result to ``args``, which runs next.
+                            if kw is _CONTINUE:
+                                args._chainedTo = None
+                                args.paused -= 1
+                            elif args.called:
+                                if getattr(args, "_suppressAlreadyCalled", False):
+                                    args._suppressAlreadyCalled = False
+                                    result = None
+                                else:
+                                    result = _from_exception(AlreadyCalledError(repr(args)))
+                                failed = result is not None
+                                continue
+                            else:
+                                args.called = True
+                            args.result = result
+                            result = None
+                            left = it.__length_hint__()
+                            if not (args.callbacks or args.paused or failed):
+                                # Nothing for ``args`` to run: it just keeps the result.
+                                if left:
+                                    left = 0
+                                    continue
+                            elif left:
+                                chain.append(args)  # come back for the rest
+                            else:
+                                chain[-1] = args  # nothing left here: no need to return
+                            break
                     try:
                         result = fn(result) if args is None else fn(result, *args, **kw)
                     except BaseException as e:
                         result = _from_exception(e)
                         failed = True
                         continue
-                    if isinstance(result, _SPECIAL):
-                        if isinstance(result, Deferred):
-                            result = _adopt(current, result)
-                            if isinstance(result, Deferred):
-                                break  # current now waits for it
-                        failed = isinstance(result, Failure)
-                    else:
+                    if not isinstance(result, _SPECIAL):
                         failed = False
-                else:
-                    entries = None  # all ran
+                    elif isinstance(result, Deferred):
+                        # As _adopt() does, inlined: this is the hot path of chaining.
+                        inner = result
+                        if inner.called and not (inner.paused or inner._runningCallbacks):
+                            result = inner.result  # final already: take it
+                            inner.result = None
+                            failed = isinstance(result, Failure)
+                            if failed:
+                                _disarm(inner)
+                        elif inner is current:
+                            result = _from_exception(TypeError(f"{current!r} returned itself"))
+                            failed = True
+                        else:
+                            # Wait for it: see the module comment.
+                            current._chainedTo = inner
+                            current.paused += 1
+                            inner.callbacks.append(
+                                (None, current, _CONTINUE, None, current, _CONTINUE)
+                            )
+                            chain.pop()
+                            left = it.__length_hint__()
+                            break
+                    else:
+                        failed = True  # a Failure
             finally:
                 current.result = result
                 current._runningCallbacks = False
-                if entries is not None:
-                    rest = list(entries)  # stopped early: keep the rest first in line
-                    if rest:
-                        rest.extend(current.callbacks)
-                        current.callbacks = rest
+                if left:  # stopped early: drop what ran, keep the rest in line
+                    del cbs[: len(cbs) - left]
+                else:
+                    cbs.clear()
 
     # -- coroutines and asyncio ----------------------------------------------
 

@@ -1,9 +1,10 @@
 """Time-based helpers: a fake clock for tests, repeating calls, delayed Deferreds.
 
 ``Clock`` is a ``DelayedCall`` owner (see ``torsion._core.timers``) whose time
-only moves when told to.  It keeps its calls in a list sorted by time; calls due
-at the same time stay in the order they were scheduled (``insort_right``), and
-a rescheduled call goes after those already due at its new time.
+only moves when told to.  It keeps its calls in a list sorted by time (with a
+parallel list of the times, so bisecting never calls Python code); calls due at
+the same time stay in the order they were scheduled, and a rescheduled call
+goes after those already due at its new time.
 
 ``LoopingCall`` keeps the phase of its start time: each run is scheduled for
 the next multiple of ``interval`` after ``starttime``, so a slow call or a late
@@ -38,10 +39,6 @@ def _globalReactor() -> Any:
     return importlib.import_module("torsion.reactor")
 
 
-def _callTime(call: DelayedCall) -> float:
-    return call.time
-
-
 class Clock:
     """A clock for tests: ``callLater`` works, but time only passes in ``advance``."""
 
@@ -49,6 +46,10 @@ class Clock:
 
     def __init__(self) -> None:
         self.calls: list[DelayedCall] = []
+        # Parallel to ``calls``: their times, so that bisect compares floats in C;
+        # and each call's time when it was queued (it changes before a reschedule).
+        self._times: list[float] = []
+        self._queuedAt: dict[DelayedCall, float] = {}
 
     def seconds(self) -> float:
         """The current (fake) time."""
@@ -61,15 +62,30 @@ class Clock:
         if not builtins.callable(callable):
             raise TypeError(f"callLater needs a callable, got {callable!r}")
         call = DelayedCall(self.seconds() + delay, callable, args, kw, self)
-        bisect.insort_right(self.calls, call, key=_callTime)
+        self._queue(call)
         return call
 
+    def _queue(self, call: DelayedCall) -> None:
+        when = call.time
+        i = bisect.bisect_right(self._times, when)
+        self._times.insert(i, when)
+        self.calls.insert(i, call)
+        self._queuedAt[call] = when
+
+    def _unqueue(self, call: DelayedCall) -> None:
+        i = bisect.bisect_left(self._times, self._queuedAt.pop(call))
+        calls = self.calls
+        while calls[i] is not call:
+            i += 1
+        del calls[i]
+        del self._times[i]
+
     def _cancelCall(self, call: DelayedCall) -> None:
-        self.calls.remove(call)
+        self._unqueue(call)
 
     def _rescheduleCall(self, call: DelayedCall) -> None:
-        self.calls.remove(call)
-        bisect.insort_right(self.calls, call, key=_callTime)
+        self._unqueue(call)
+        self._queue(call)
 
     def getDelayedCalls(self) -> list[DelayedCall]:
         """The calls still scheduled, soonest first."""
@@ -79,8 +95,10 @@ class Clock:
         """Move time forward by ``amount`` and run what is due (exceptions propagate)."""
         self.rightNow += amount
         calls = self.calls
-        while calls and calls[0].time <= self.rightNow:
+        while calls and self._times[0] <= self.rightNow:
             call = calls.pop(0)
+            del self._times[0]
+            del self._queuedAt[call]
             call.called = 1
             call.func(*call.args, **call.kw)
 
