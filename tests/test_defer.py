@@ -214,6 +214,26 @@ def test_callbacks_added_to_inner_after_chaining_run_after_outer() -> None:
     assert order == ["outer:5", "inner:None"]
 
 
+def test_fired_deferred_callback_returning_pending_deferred_waits() -> None:
+    d = succeed(1)
+    pending: Deferred[int] = Deferred()
+    d.addCallback(lambda r: pending)
+    d.addCallback(lambda r: r * 2)
+    assert d.paused == 1
+    pending.callback(21)
+    assert d.result == 42 and not d.paused
+
+
+def test_fast_path_failure_is_reported_at_gc(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, logger="torsion.defer"):
+        d = succeed(0)
+        d.addCallback(lambda r: 1 // r)  # runs at once, outside the chain runner
+        del d
+        gc.collect()
+    assert len(caplog.records) == 1
+    assert "ZeroDivisionError" in caplog.records[0].getMessage()
+
+
 def test_inner_keeps_running_after_handing_result_to_idle_waiter() -> None:
     outer: Deferred[int] = Deferred()
     inner: Deferred[int] = Deferred()
