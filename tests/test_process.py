@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -762,3 +763,16 @@ def test_process_endpoint_spawn_error_errbacks(reactor: Any) -> None:
     assert f.check(FileNotFoundError)
     with pytest.raises(TypeError, match="errFlag"):
         ProcessEndpoint(reactor, CAT, errFlag="LOG")  # type: ignore[arg-type]
+
+
+def test_signal_without_pidfd_send_signal(
+    reactor: Any, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unsupported(fd: int, sig: int) -> None:
+        raise OSError(errno.ENOSYS, "Function not implemented")
+
+    monkeypatch.setattr(signal, "pidfd_send_signal", unsupported)
+    p, t = spawn(reactor, [SH, "-c", "echo ready; exec cat"])
+    p.outReceived = lambda data: t.signalProcess("KILL")  # type: ignore[method-assign]
+    reason = run(p.ended)
+    assert reason.signal == signal.SIGKILL

@@ -387,3 +387,21 @@ def test_multicast_errors(reactor: Any, run: Any) -> None:
     assert failures[0].check(error.MulticastJoinError)
     assert "could not join group '127.0.0.1'" in str(failures[0].value)
     assert failures[1].check(TypeError)
+
+
+def test_stopListening_from_datagramReceived_stops_the_burst(reactor: Any, run: Any) -> None:
+    stopped: list[defer.Deferred[None]] = []
+
+    class StopAtOnce(Collector):
+        def datagramReceived(self, data: bytes, addr: Any) -> None:
+            stopped.append(self.transport.stopListening())
+            super().datagramReceived(data, addr)
+
+    proto = StopAtOnce()
+    port = reactor.listenUDP(0, proto, interface="127.0.0.1")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for i in range(5):
+            s.sendto(b"%d" % i, ("127.0.0.1", port.getHost().port))
+        run(proto.waitFor(1).addCallback(lambda _: stopped[0]))
+    assert [d for d, _ in proto.datagrams] == [b"0"]
+    assert proto.events == ["start", "stop"]

@@ -22,6 +22,7 @@ left a zombie either: a daemon thread waits for it and reaps it.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import threading
@@ -96,7 +97,14 @@ class PidfdWatcher:
     def sendSignal(self, signum: int) -> None:
         if self._fd < 0:
             raise ProcessLookupError(f"process {self.pid} has been reaped")
-        signal.pidfd_send_signal(self._fd, signum)
+        try:
+            signal.pidfd_send_signal(self._fd, signum)
+        except OSError as e:
+            if e.errno not in (errno.ENOSYS, errno.EPERM) or isinstance(e, ProcessLookupError):
+                raise
+            # A kernel (or sandbox) without pidfd_send_signal: the pid is
+            # still ours, since we have not reaped it.
+            os.kill(self.pid, signum)
 
     def _close(self) -> None:
         fd, self._fd = self._fd, -1

@@ -227,7 +227,7 @@ class Port:
                 received(data, addr)
             except Exception as e:
                 _log.log_failure(f"Unhandled error in datagramReceived of {self.protocol!r}:", e)
-            if self.socket is not sock:
+            if self.disconnecting or self.socket is not sock:
                 return  # the protocol stopped listening
             budget -= len(data)
             if budget <= 0:
