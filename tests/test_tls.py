@@ -6,6 +6,7 @@ Certificates are made at test time with trustme.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import os
 import ssl as stdlib_ssl
@@ -42,14 +43,17 @@ def listen(reactor: Any, pki: PKI, protocol: type[Peer] = Peer, **options: Any) 
 # ------------------------------------------------------- sans-IO (no sockets)
 
 
-def _pair(pki: PKI, clientOptions: Any) -> tuple[Any, Any, Peer, Peer, Any, Any]:
+def _pair(
+    pki: PKI, clientOptions: Any, serverOptions: Any = None
+) -> tuple[Any, Any, Peer, Peer, Any, Any]:
     client, server = Peer(), Peer()
     client.greeting = b"client secret"
     server.greeting = b"server secret"
     ct, st = StringTransport(), StringTransport()
     tls = tssl.TLSMemoryBIOProtocol
     c = tls(tssl.TLSMemoryBIOFactory(clientOptions, True, None), client)
-    s = tls(tssl.TLSMemoryBIOFactory(pki.server.options(), False, None), server)
+    serverOptions = serverOptions or pki.server.options()
+    s = tls(tssl.TLSMemoryBIOFactory(serverOptions, False, None), server)
     c.hostname = "localhost"
     c.makeConnection(ct)
     s.makeConnection(st)
@@ -100,6 +104,22 @@ def test_sans_io_wrong_host_name_sends_no_application_data(pki: PKI) -> None:
     assert "wrong.example" in str(err)
     assert isinstance(err, error.VerifyError) and isinstance(err, error.SSLError)
     assert server.received == b"" and client.received == b""
+
+
+def test_sans_io_expired_certificate(pki: PKI) -> None:
+    past = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+    leaf = pki.ca.issue_cert("localhost", not_before=past, not_after=past)
+    expired = tssl.PrivateCertificate.loadPEM(
+        leaf.cert_chain_pems[0].bytes() + leaf.private_key_pem.bytes()
+    )
+    c, s, client, server, ct, st = _pair(pki, pki.clientOptions(), expired.options())
+    _pump(c, s, ct, st)
+    c.connectionLost(Failure(error.ConnectionDone()))
+    s.connectionLost(Failure(error.ConnectionDone()))
+    err = check(client.reason, tssl.VerificationError)
+    assert type(err) is tssl.VerificationError and "expired" in str(err)
+    assert err.verifyCode == 10  # X509_V_ERR_CERT_HAS_EXPIRED
+    assert server.received == b""
 
 
 # ----------------------------------------------------------------- echo

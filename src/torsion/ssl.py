@@ -35,12 +35,11 @@ from torsion._certs import (
     PrivateCertificate,
     loadCertChain,
 )
-from torsion._tls import (
+from torsion._tls import TLSMemoryBIOFactory, TLSMemoryBIOProtocol
+from torsion._tlserrors import (
     HandshakeTimeoutError,
     HostnameMismatchError,
     TLSError,
-    TLSMemoryBIOFactory,
-    TLSMemoryBIOProtocol,
     UntrustedCertificateError,
     VerificationError,
 )
