@@ -21,7 +21,7 @@ from torsion import error
 from torsion import ssl as tssl
 from torsion.defer import Deferred
 from torsion.failure import Failure
-from torsion.protocol import ClientCreator
+from torsion.protocol import ClientCreator, ClientFactory, Factory
 
 OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 pytestmark = pytest.mark.skipif(not os.path.exists(OPENSSL), reason="no openssl command")
@@ -327,3 +327,68 @@ def test_s_client_refuses_an_untrusted_server(
         await port.stopListening()
 
     withOpenSSL(reactor, run, args, go)
+
+
+# ------------------------------------------- Twisted's STARTTLS how-to, as written
+
+
+@pytest.fixture(scope="module")
+def selfSigned(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A self-signed certificate for example.com and its key, made by openssl."""
+    d = tmp_path_factory.mktemp("selfsigned")
+    subprocess.run(
+        [
+            *(OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"),
+            *("-nodes", "-days", "2", "-subj", "/CN=example.com"),
+            *("-addext", "subjectAltName=DNS:example.com"),
+            *("-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return (d / "cert.pem").read_bytes() + (d / "key.pem").read_bytes()
+
+
+def test_twisted_starttls_howto(reactor: Any, run: Any, selfSigned: bytes) -> None:
+    """Twisted's STARTTLS example: the server's own (self-signed) PrivateCertificate
+    is the client's trust root, and the client closes right after starting TLS."""
+    from torsion.protocols.basic import LineReceiver
+
+    received: list[bytes] = []
+    done: Deferred[None] = Deferred()
+
+    class TLSServer(LineReceiver):
+        def lineReceived(self, line: bytes) -> None:
+            received.append(line)
+            if line == b"STARTTLS":
+                self.sendLine(b"READY")
+                self.transport.startTLS(self.factory.options)
+
+        def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+            done.callback(None)
+
+    class StartTLSClient(LineReceiver):
+        def connectionMade(self) -> None:
+            self.sendLine(b"plain text")
+            self.sendLine(b"STARTTLS")
+
+        def lineReceived(self, line: bytes) -> None:
+            if line == b"READY":
+                self.transport.startTLS(self.factory.options)
+                self.sendLine(b"secure text")
+                self.transport.loseConnection()
+
+    cert = tssl.PrivateCertificate.loadPEM(selfSigned)
+    serverFactory = Factory.forProtocol(TLSServer)
+    serverFactory.options = cert.options()
+    port = reactor.listenTCP(0, serverFactory, interface="127.0.0.1")
+    clientFactory = ClientFactory.forProtocol(StartTLSClient)
+    clientFactory.options = tssl.optionsForClientTLS("example.com", cert)
+
+    async def go() -> None:
+        reactor.connectTCP("127.0.0.1", port.getHost().port, clientFactory)
+        await done
+        assert received == [b"plain text", b"STARTTLS", b"secure text"]
+        await port.stopListening()
+
+    scenario(run, go)

@@ -107,7 +107,7 @@ class OpenSSLCertificateAuthorities:
                     f"trust roots must be torsion.ssl.Certificate objects, not "
                     f"{type(cert).__name__}"
                 )
-        self._pem = "".join(c.dumpPEM().decode("ascii") for c in self._caCerts)
+        self._pem = "".join(Certificate.dumpPEM(c).decode("ascii") for c in self._caCerts)
 
     def _addCACertsToContext(self, context: ssl.SSLContext) -> None:
         if self._pem:
