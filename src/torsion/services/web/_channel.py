@@ -8,7 +8,8 @@ the transport's flow control reaches it in every state:
 
 - **answering**: ``dataReceived`` feeds h11 and answers each complete request
   at once, pipelined ones in order.  A response from memory (a small file, a
-  listing, an error) is written with one ``writeSequence``.
+  listing, an error) is written with one ``writeSequence``; the head of a
+  whole small file is serialized once per second and reused.
 - **streaming** a large file (``_body`` is set): reading stops, so pipelined
   requests wait in h11's buffer (one read at most), and ``_pump`` writes
   chunks from disk until the transport's queue passes its high-water mark --
@@ -16,8 +17,13 @@ the transport's flow control reaches it in every state:
 - **paused**: the queue is full; nothing is read, answered or streamed until
   the transport has sent it and calls ``resumeProducing``.
 
-After each response h11 says whether the connection may be reused: if so the
-next cycle starts, else the channel closes once its queue is sent.
+h11 parses requests; responses are serialized here (they always carry a
+Content-Length, so framing is simple).  After a response the channel closes
+if the request asked to (``Connection: close``, HTTP/1.0) or the server is
+stopping.  Otherwise, if h11 holds no further data, the next request gets a
+fresh parser (cheaper than walking the old one through the response events);
+if pipelined requests wait in its buffer, the old parser is told a response
+went out and starts its next cycle.
 
 Limits: request heads over ``maxHeaderBytes`` get 431 and bodies over
 ``maxBodyBytes`` 413; those and malformed requests get a final error response
@@ -59,14 +65,12 @@ _Request = h11.Request
 _Data = h11.Data
 _EndOfMessage = h11.EndOfMessage
 _NEED_DATA = h11.NEED_DATA
-_EOM = h11.EndOfMessage()
-_MUST_CLOSE = h11.MUST_CLOSE
 _IDLE = h11.IDLE
+#: What h11 is told was sent, when it must move on to a pipelined request.
+_SENT = (h11.Response(status_code=200, headers=[(b"content-length", b"0")]), h11.EndOfMessage())
 
-#: The request headers a static file server looks at.
-_WANTED = frozenset(
-    (b"if-none-match", b"if-modified-since", b"range", b"if-range", b"content-length")
-)
+#: The request headers that make a file response conditional or partial.
+_CONDITIONS = frozenset((b"if-none-match", b"if-modified-since", b"range", b"if-range"))
 _METHODS = (b"GET", b"HEAD")
 _HTML = b"text/html; charset=utf-8"
 
@@ -102,28 +106,16 @@ def _errorPage(status: int) -> bytes:
     return page
 
 
-def _finalError(status: int) -> bytes:
-    """A whole error response that closes the connection, for requests h11 rejected."""
-    body = _errorPage(status)
-    phrase = HTTPStatus(status).phrase
-    return (
-        f"HTTP/1.1 {status} {phrase}\r\n".encode("ascii")
-        + b"server: "
-        + SERVER
-        + b"\r\ndate: "
-        + _dates.now()
-        + b"\r\ncontent-type: "
-        + _HTML
-        + f"\r\ncontent-length: {len(body)}\r\nconnection: close\r\n\r\n".encode("ascii")
-        + body
-    )
+_statusLines = {s.value: f"HTTP/1.1 {s.value} {s.phrase}\r\n".encode("ascii") for s in HTTPStatus}
 
 
-def _response(status: int, headers: list[tuple[bytes, bytes]]) -> Any:
-    return h11.Response(status_code=status, reason=_reasons[status], headers=headers)
-
-
-_reasons = {s.value: s.phrase.encode("ascii") for s in HTTPStatus}
+def _head(status: int, headers: list[tuple[bytes, bytes]], close: bool) -> bytes:
+    """A response head: status line, ``server`` and ``date``, ``headers``, blank line."""
+    lines = [_statusLines[status], b"server: ", SERVER, b"\r\ndate: ", _dates.now(), b"\r\n"]
+    for name, value in headers:
+        lines += (name, b": ", value, b"\r\n")
+    lines.append(b"connection: close\r\n\r\n" if close else b"\r\n")
+    return b"".join(lines)
 
 
 class _FileBody:
@@ -147,14 +139,18 @@ class HTTPChannel(Protocol):
         self._closing = False
         self._stopping = False
         self._request: Any = None
-        self._headers: dict[bytes, bytes] = {}
+        self._conditions: dict[bytes, bytes] = {}
+        self._closeAfter = False
         self._bodyBytes = 0
         self._timer: Any = None
         self._progress = 0.0
 
+    def _newParser(self) -> h11.Connection:
+        return h11.Connection(h11.SERVER, max_incomplete_event_size=self.factory.maxHeaderBytes)
+
     def connectionMade(self) -> None:
         factory = self.factory
-        self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=factory.maxHeaderBytes)
+        self.conn = self._newParser()
         self.transport.registerProducer(self, True)
         self._clock = factory.reactor.seconds
         self._progress = self._clock()
@@ -169,10 +165,9 @@ class HTTPChannel(Protocol):
 
     def _answer(self) -> None:
         """Answer every complete request h11 has, until something must wait."""
-        conn = self.conn
         while True:
             try:
-                event = conn.next_event()
+                event = self.conn.next_event()
             except h11.RemoteProtocolError as e:
                 self._fail(e.error_status_hint)
                 return
@@ -198,19 +193,25 @@ class HTTPChannel(Protocol):
     def _startRequest(self, request: Any) -> bool:
         self._request = request
         self._bodyBytes = 0
-        headers = {}
+        conditions = {}
+        close = request.http_version != b"1.1"
+        length = 0
         size = len(request.target)
         for name, value in request.headers:
             size += len(name) + len(value) + 4
-            if name in _WANTED:
-                headers[name] = value
-        self._headers = headers
+            if name in _CONDITIONS:
+                conditions[name] = value
+            elif name == b"connection":
+                close = close or b"close" in [t.strip() for t in value.lower().split(b",")]
+            elif name == b"content-length":
+                length = int(value)
+        self._conditions = conditions
+        self._closeAfter = close
         if size > self.factory.maxHeaderBytes:
             # (h11 enforces the limit on a head still arriving; this, on one that came whole.)
             self._fail(431)
             return False
-        length = headers.get(b"content-length")
-        if length is not None and int(length) > self.factory.maxBodyBytes:
+        if length > self.factory.maxBodyBytes:
             self._fail(413)
             return False
         return True
@@ -235,23 +236,20 @@ class HTTPChannel(Protocol):
             self._sendPage(result.status, [], head)
 
     def _sendFile(self, entry: FileEntry, head: bool) -> None:
-        headers = self._headers
-        if not headers or (len(headers) == 1 and b"content-length" in headers):
-            status, first, last = 200, 0, entry.size - 1
+        if self._conditions:
+            status, first, last = evaluate(entry, self._conditions)
         else:
-            status, first, last = evaluate(entry, headers)
-        if status == 200 and entry.body is not None:
-            # The common case: a whole small file, from a response made at most a second ago.
+            status, first, last = 200, 0, entry.size - 1
+        if status == 200 and entry.body is not None and not self._closeAfter:
+            # The common case: a whole small file, its head made at most a second ago.
             date = _dates.now()
             cached = entry.response
             if cached is None or cached[0] is not date:
-                cached = entry.response = (date, self._fileResponse(entry, date), entry.body)
-            conn = self.conn
+                cached = entry.response = (date, _head(200, _fileHeaders(entry), False))
             if head:
-                self._complete([conn.send(cached[1]), conn.send(_EOM)], 200, 0)
+                self._complete([cached[1]], 200, 0)
             else:
-                out = [conn.send(cached[1]), conn.send(_Data(data=cached[2])), conn.send(_EOM)]
-                self._complete(out, 200, entry.size)
+                self._complete([cached[1], entry.body], 200, entry.size)
             return
         common = [
             (b"last-modified", entry.lastModified),
@@ -274,21 +272,6 @@ class HTTPChannel(Protocol):
         else:
             self._stream(status, common, entry, first, last, head)
 
-    def _fileResponse(self, entry: FileEntry, date: bytes) -> Any:
-        return h11.Response(
-            status_code=200,
-            reason=b"OK",
-            headers=[
-                (b"server", SERVER),
-                (b"date", date),
-                (b"content-type", entry.contentType),
-                (b"content-length", str(entry.size).encode("ascii")),
-                (b"last-modified", entry.lastModified),
-                (b"etag", entry.etag),
-                (b"accept-ranges", b"bytes"),
-            ],
-        )
-
     def _sendPage(self, status: int, headers: list[tuple[bytes, bytes]], head: bool) -> None:
         self._send(status, [*headers, (b"content-type", _HTML)], _errorPage(status), head)
 
@@ -301,15 +284,12 @@ class HTTPChannel(Protocol):
         length: int | None = None,
     ) -> None:
         """Send a whole response from memory (``length``: the body's, if not ``body``'s)."""
-        conn = self.conn
-        headers = [(b"server", SERVER), (b"date", _dates.now()), *headers]
         if status != 304:
             size = len(body) if length is None else length
-            headers.append((b"content-length", str(size).encode("ascii")))
-        out = [conn.send(_response(status, headers))]
+            headers = [*headers, (b"content-length", str(size).encode("ascii"))]
+        out = [_head(status, headers, self._closeAfter)]
         if body and not head:
-            out.append(conn.send(_Data(data=body)))
-        out.append(conn.send(_EOM))
+            out.append(body)
         self._complete(out, status, 0 if head else len(body))
 
     def _stream(
@@ -332,13 +312,8 @@ class HTTPChannel(Protocol):
             self._sendPage(404, [], head)
             return
         f.seek(first)
-        headers = [
-            (b"server", SERVER),
-            (b"date", _dates.now()),
-            *headers,
-            (b"content-length", str(length).encode("ascii")),
-        ]
-        self.transport.write(self.conn.send(_response(status, headers)))
+        headers = [*headers, (b"content-length", str(length).encode("ascii"))]
+        self.transport.write(_head(status, headers, self._closeAfter))
         self._logAccess(status, length)
         self._body = _FileBody(f, length)
         self.transport.pauseProducing()  # read no further requests meanwhile
@@ -348,7 +323,6 @@ class HTTPChannel(Protocol):
         body = self._body
         assert body is not None
         write = self.transport.write
-        send = self.conn.send_with_data_passthrough
         read = body.file.read
         while not self._paused:
             size = min(CHUNK, body.remaining)
@@ -359,13 +333,9 @@ class HTTPChannel(Protocol):
                 self.transport.abortConnection()
                 return
             body.remaining -= size
-            for piece in send(_Data(data=chunk)):  # type: ignore[union-attr]
-                write(piece)
+            write(chunk)
             if not body.remaining:
                 self._dropBody()
-                tail = self.conn.send(_EOM)
-                if tail:
-                    write(tail)
                 if self._nextCycle():
                     self.transport.resumeProducing()
                     if not self._paused:
@@ -377,18 +347,24 @@ class HTTPChannel(Protocol):
         if body is not None:
             body.file.close()
 
-    def _complete(self, out: list[Any], status: int, length: int) -> None:
+    def _complete(self, out: list[bytes], status: int, length: int) -> None:
         self.transport.writeSequence(out)
         self._logAccess(status, length)
         self._nextCycle()
 
     def _nextCycle(self) -> bool:
-        """After a response: start on the next request, or close.  True if open."""
+        """After a response: get ready for the next request, or close.  True if open."""
         self._progress = self._clock()
-        if self.conn.our_state is _MUST_CLOSE or self._stopping:
+        if self._closeAfter or self._stopping:
             self._close()
             return False
-        self.conn.start_next_cycle()
+        conn = self.conn
+        if conn.next_event() is _NEED_DATA:
+            self.conn = self._newParser()
+        else:  # PAUSED: pipelined requests are waiting in this parser's buffer
+            for event in _SENT:
+                conn.send(event)
+            conn.start_next_cycle()
         return True
 
     def _logAccess(self, status: int, length: int) -> None:
@@ -411,7 +387,9 @@ class HTTPChannel(Protocol):
         """Answer a request we will not serve with a final error, and close."""
         if status < 400:
             status = 400
-        self.transport.write(_finalError(status))
+        body = _errorPage(status)
+        headers = [(b"content-type", _HTML), (b"content-length", str(len(body)).encode("ascii"))]
+        self.transport.writeSequence([_head(status, headers, True), body])
         self._close()
 
     def _close(self) -> None:
@@ -473,6 +451,16 @@ class HTTPChannel(Protocol):
             if self._timer.active():
                 self._timer.cancel()
             self._timer = None
+
+
+def _fileHeaders(entry: FileEntry) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"content-type", entry.contentType),
+        (b"content-length", str(entry.size).encode("ascii")),
+        (b"last-modified", entry.lastModified),
+        (b"etag", entry.etag),
+        (b"accept-ranges", b"bytes"),
+    ]
 
 
 class WebFactory(Factory):
