@@ -511,6 +511,43 @@ def test_write_then_lose_connection_before_the_handshake(reactor: Any, run: Any,
     scenario(run, go)
 
 
+def test_abort_in_connection_made_and_errors_in_data_received(
+    reactor: Any, run: Any, pki: PKI
+) -> None:
+    class Fragile(Peer):
+        def dataReceived(self, data: bytes) -> None:
+            super().dataReceived(data)
+            raise ZeroDivisionError("application bug")
+
+    port, servers = listen(reactor, pki, Fragile)
+
+    class Impatient(Peer):
+        def connectionMade(self) -> None:
+            super().connectionMade()
+            self.transport.abortConnection()
+
+    async def go() -> None:
+        # Aborted before the handshake starts: nothing is sent at all.
+        client = await ClientCreator(reactor, Impatient).connectSSL(
+            "localhost", port.getHost().port, pki.clientOptions()
+        )
+        await client.lost
+        check(client.reason, error.ConnectionAborted)
+        await (await servers.first).lost
+        # An exception in dataReceived drops that connection, with that reason.
+        client = await ClientCreator(reactor, Peer).connectSSL(
+            "localhost", port.getHost().port, pki.clientOptions()
+        )
+        client.transport.write(b"boom")
+        server = servers.built[1]
+        reasons = await bothLost(server, client)
+        check(reasons[0], ZeroDivisionError)
+        assert server.received == b"boom"
+        await port.stopListening()
+
+    scenario(run, go)
+
+
 def test_half_close_through_tls(reactor: Any, run: Any, pki: PKI) -> None:
     class HalfCloser(Peer):
         def readConnectionLost(self) -> None:
