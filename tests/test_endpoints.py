@@ -580,3 +580,34 @@ def test_process_endpoints_are_reexported() -> None:
     assert {"ProcessEndpoint", "StandardIOEndpoint"} <= set(endpoints.__all__)
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         endpoints.Nope  # noqa: B018
+
+
+def test_tcp6_client_resolves_names_to_ipv6(reactor: Any, run: Any, monkeypatch: Any) -> None:
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    families: list[int] = []
+
+    def getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0, *a: Any) -> Any:
+        families.append(family)
+        return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", port, 0, 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+    async def scenario() -> None:
+        try:
+            port = await TCP6ServerEndpoint(reactor, 0, interface="::1").listen(
+                Factory.forProtocol(Echo)
+            )
+        except error.CannotListenError:
+            pytest.skip("no IPv6 loopback")
+        await roundTrip(TCP6ClientEndpoint(reactor, "six.example", port.getHost().port))
+        cancelled = TCP6ClientEndpoint(reactor, "six.example", port.getHost().port).connect(
+            Factory.forProtocol(Protocol)
+        )
+        cancelled.cancel()  # while resolving
+        with pytest.raises(error.ConnectingCancelledError):
+            await cancelled
+        await port.stopListening()
+
+    run(defer.ensureDeferred(scenario()))
+    assert families[0] == socket.AF_INET6

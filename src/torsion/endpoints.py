@@ -36,6 +36,7 @@ from torsion import defer, error
 from torsion.address import HostnameAddress
 from torsion.failure import Failure
 from torsion.protocol import ClientFactory, Factory
+from torsion.tcp import _isIPv4, _isIPv6
 
 if TYPE_CHECKING:
     from torsion._process_endpoints import ProcessEndpoint, StandardIOEndpoint
@@ -295,14 +296,6 @@ def _resolve(reactor: Any, host: str, port: int, family: int) -> defer.Deferred[
     return deferToThreadPool(reactor, reactor.getThreadPool(), lookup)
 
 
-def _isIP(host: str, family: int) -> bool:
-    try:
-        socket.inet_pton(family, host.split("%", 1)[0] if family == socket.AF_INET6 else host)
-    except (OSError, ValueError):
-        return False
-    return True
-
-
 class _Resolving:
     """A connection attempt that waits for a name lookup first (cancellable throughout)."""
 
@@ -338,7 +331,7 @@ class TCP6ClientEndpoint(TCP4ClientEndpoint):
 
     def connect(self, protocolFactory: Any) -> defer.Deferred[Any]:
         """Connect; a host name is resolved (IPv6 only) in a thread first."""
-        if _isIP(self._host, socket.AF_INET6):
+        if _isIPv6(self._host):
             return self._connectTo(self._host, protocolFactory)
         attempt = _Resolving(self._address())
         lookup = _resolve(self._reactor, self._host, self._port, socket.AF_INET6)
@@ -396,10 +389,13 @@ class _Race:
         sockaddr = self.addresses[self.next]
         self.next += 1
         ep = self.endpoint
+        host = sockaddr[0]
+        if len(sockaddr) == 4 and sockaddr[3]:
+            host = f"{host}%{sockaddr[3]}"  # a link-local IPv6 address keeps its scope
         endpointClass = TCP6ClientEndpoint if len(sockaddr) == 4 else TCP4ClientEndpoint
-        d = endpointClass(
-            ep._reactor, sockaddr[0], sockaddr[1], ep._timeout, ep._bindAddress
-        ).connect(self.gate)
+        d = endpointClass(ep._reactor, host, sockaddr[1], ep._timeout, ep._bindAddress).connect(
+            self.gate
+        )
         self.attempts.append(d)
         d.addCallbacks(self._succeeded, self._failed, errbackArgs=(d,))
         if self.next < len(self.addresses) and not self.gate.won:
@@ -504,9 +500,9 @@ class HostnameEndpoint:
                 d.errback(failure)
 
         host = self._hostStr
-        if _isIP(host, socket.AF_INET):
+        if _isIPv4(host):
             resolved([(host, self._port)])
-        elif _isIP(host, socket.AF_INET6):
+        elif _isIPv6(host):
             resolved([(host, self._port, 0, 0)])
         else:
             lookup = _resolve(self._reactor, host, self._port, socket.AF_UNSPEC)
