@@ -490,14 +490,19 @@ def test_writeToChild_errors(reactor: Any, run: Any) -> None:
 
 
 def test_closeStdout_and_closeStderr(reactor: Any, run: Any) -> None:
-    p, t = spawn(reactor, [SH, "-c", "read x; echo $x; echo e >&2"])
+    class P(Recorder):
+        def errConnectionLost(self) -> None:
+            super().errConnectionLost()
+            self.transport.write(b"hi\n")  # only now does the child try to write
+
+    p = P()
+    t = reactor.spawnProcess(p, SH, [SH, "-c", "read x; echo $x; echo e >&2"])
     t.closeStdout()
     t.closeStderr()
-    t.write(b"hi\n")
     reason = run(p.ended)
     # The child's writes hit closed pipes: SIGPIPE kills it.
-    assert reason.signal == signal.SIGPIPE or reason.exitCode
-    assert p.out == b""
+    assert reason.signal == signal.SIGPIPE
+    assert p.out == b"" and p.events.index("out") < p.events.index("exited")
 
 
 def test_pull_producer_on_stdin(reactor: Any, run: Any) -> None:
@@ -638,8 +643,16 @@ def test_shutdown_leaves_a_running_child_running(reactor: Any, run: Any) -> None
     assert {("lost", 0), ("lost", 1), ("lost", 2)} <= set(p.events)
     assert "exited" not in p.events
     os.kill(pid, 0)
-    os.kill(pid, signal.SIGKILL)
+    t.signalProcess("KILL")  # still possible, and safe: it is reaped under a lock
     # A background thread reaps it now (the leak check would see a zombie).
+    import threading
+
+    for thread in threading.enumerate():
+        if thread.name == f"torsion-reap-{pid}":
+            thread.join(5)
+    assert t.pid is None and os.WTERMSIG(t.status) == signal.SIGKILL
+    with pytest.raises(error.ProcessExitedAlready):
+        t.signalProcess("KILL")
 
 
 def test_sigchld_fallback(reactor: Any, run: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -55,16 +55,30 @@ def tryReap(pid: int) -> tuple[bool, int | None]:
     return True, status
 
 
-def _waitForever(pid: int) -> None:
+#: Held while an orphan is reaped, and while one is signalled by pid: a pid
+#: cannot be reused (and so signalled by mistake) before it is reaped.
+reapLock = threading.Lock()
+
+
+def _waitForever(pid: int, process: Any) -> None:
     try:
-        os.waitpid(pid, 0)
+        # Wait without reaping, so that the pid stays ours until the lock is held.
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
     except ChildProcessError:
         pass
+    status: int | None
+    with reapLock:
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            status = UNKNOWN_STATUS
+        process.pid = None
+        process.status = status
 
 
-def orphan(pid: int) -> None:
-    """Reap ``pid`` in a daemon thread once it exits: nobody is told."""
-    t = threading.Thread(target=_waitForever, args=(pid,), name=f"torsion-reap-{pid}")
+def orphan(pid: int, process: Any) -> None:
+    """Reap ``pid`` in a daemon thread once it exits: its protocol is not told."""
+    t = threading.Thread(target=_waitForever, args=(pid, process), name=f"torsion-reap-{pid}")
     t.daemon = True
     t.start()
 
@@ -132,7 +146,7 @@ class PidfdWatcher:
             self.process._exited(status)
         else:
             self.process._abandoned()
-            orphan(self.pid)
+            orphan(self.pid, self.process)
 
 
 _chldLock = threading.Lock()
@@ -241,5 +255,5 @@ class SigchldWatcher:
         for pid, process in list(self.processes.items()):
             del self.processes[pid]
             process._abandoned()
-            orphan(pid)
+            orphan(pid, process)
         self._release()

@@ -121,7 +121,11 @@ class _BaseProcess:
         try:
             if self._watcher is not None:
                 self._watcher.sendSignal(signum)
-            else:
+                return
+            with _process_reap.reapLock:
+                # Abandoned at shutdown, a child is reaped by another thread.
+                if self.pid is None:
+                    raise error.ProcessExitedAlready()
                 os.kill(self.pid, signum)
         except ProcessLookupError:
             raise error.ProcessExitedAlready()
