@@ -17,7 +17,9 @@ are waited for, never ``-1``, so other code's children are left alone.
 At reactor shutdown (``connectionLost`` of the watcher) a child that has
 already exited is reaped and reported as usual.  One still running is left
 running, as Twisted does: its protocol is not told when it ends.  It is not
-left a zombie either: a daemon thread waits for it and reaps it.
+left a zombie either: a daemon thread waits for it and reaps it (holding
+``reapLock``, which ``signalProcess`` takes too, so a signal can never reach a
+process that took over the pid).
 """
 
 from __future__ import annotations
@@ -104,9 +106,8 @@ class PidfdWatcher:
         return f"PidfdWatcher({self.pid})"
 
     def start(self) -> None:
+        # Readable as soon as the child has exited, even if that was before now.
         self.reactor.addReader(self)
-        # The child may be gone already; the pidfd is readable then, but a
-        # reactor that is not running yet would not say so until it runs.
 
     def sendSignal(self, signum: int) -> None:
         if self._fd < 0:
