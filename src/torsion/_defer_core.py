@@ -310,7 +310,7 @@ class Deferred(Generic[_T]):
     _chainedTo: Deferred[Any] | None
     _report: _Unhandled | None
 
-    def __init__(self, canceller: Callable[[Deferred[Any]], None] | None = None) -> None:
+    def __init__(self, canceller: Callable[[Deferred[Any]], object] | None = None) -> None:
         self.callbacks = []
         self.called = False
         self.paused = 0
