@@ -429,3 +429,20 @@ def test_web_over_tls(servers: list[Server], webRoot: Path, tmp_path: Path) -> N
     assert conn.getresponse().read() == b"hello from torsion\n"
     conn.close()
     assert server.stop()[0] == 0
+
+
+def test_connections_that_do_not_finish_are_aborted_after_the_grace_period(
+    servers: list[Server], webRoot: Path
+) -> None:
+    with open(webRoot / "huge.bin", "wb") as f:
+        f.truncate(64 * 1024 * 1024)  # more than any socket buffer holds
+    server = start(
+        servers, "run", "web", "--path", str(webRoot), "--listen", LOCAL, "--grace", "0.5"
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+        s.sendall(b"GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert s.recv(12) == b"HTTP/1.1 200"  # the response has begun; we read no more
+        status, log = server.stop()
+    assert status == 0, log
+    assert "1 connection(s) still open after 0.5s; closing them" in log

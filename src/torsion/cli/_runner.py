@@ -95,8 +95,7 @@ class _Server:
         self.reactor = reactor
         self.name = name
         self.grace = options.grace
-        self.ports: list[Any] = []
-        self.schemes: list[str] = []
+        self.ports: list[tuple[Any, str]] = []  # (port, scheme)
         self.failed = False
         descriptions = options.listen or [service.defaultListen]
         self.endpoints = []
@@ -122,14 +121,13 @@ class _Server:
             )
 
     def _listening(self, port: Any, scheme: str) -> None:
-        self.ports.append(port)
-        self.schemes.append(scheme)
+        self.ports.append((port, scheme))
         if self.reactor.running:
             self._announce(port, scheme)
 
     def announce(self) -> None:
         """Log the addresses once running: signals are handled from then on."""
-        for port, scheme in zip(self.ports, self.schemes, strict=True):
+        for port, scheme in self.ports:
             self._announce(port, scheme)
 
     def _announce(self, port: Any, scheme: str) -> None:
@@ -142,8 +140,8 @@ class _Server:
             self.reactor.stop()
 
     def stopListening(self) -> None:
-        ports, self.ports, self.schemes = self.ports, [], []
-        for port in ports:
+        ports, self.ports = self.ports, []
+        for port, _ in ports:
             port.stopListening()
 
     def shutdown(self) -> defer.Deferred[None] | None:
