@@ -19,18 +19,6 @@ def scenario(run: Any, coro: Callable[[], Coroutine[Any, Any, Any]], timeout: fl
     return run(defer.ensureDeferred(coro()), timeout)
 
 
-def deferLater(reactor: Any, seconds: float) -> Deferred[None]:
-    d: Deferred[None] = Deferred()
-    reactor.callLater(seconds, d.callback, None)
-    return d
-
-
-async def until(reactor: Any, condition: Callable[[], bool]) -> None:
-    """Let the reactor run until ``condition()`` holds."""
-    while not condition():
-        await deferLater(reactor, 0.005)
-
-
 class Peer(Protocol):
     """Records everything; ``made``/``lost`` fire on connect/disconnect, ``reason``
     is the Failure given to ``connectionLost``.  Writes ``greeting`` on connect."""
@@ -45,6 +33,8 @@ class Peer(Protocol):
         self.addr: Any = None
         self.peerCertAtConnect: Any = "unset"
         self.handshakes = 0
+        self.handshook: Deferred[None] = Deferred()
+        self._waiting: list[tuple[Callable[[Any], bool], Deferred[None]]] = []
 
     def connectionMade(self) -> None:
         getPeerCertificate = getattr(self.transport, "getPeerCertificate", None)  # not on TCP
@@ -55,13 +45,41 @@ class Peer(Protocol):
 
     def handshakeCompleted(self) -> None:
         self.handshakes += 1
+        self.handshook.callback(None)
 
     def dataReceived(self, data: bytes) -> None:
         self.received += data
+        self.changed()
+
+    def waitFor(self, condition: bytes | Callable[[Any], bool]) -> Deferred[None]:
+        """Fires once ``received`` is ``condition`` (bytes), or ``condition(self)`` holds;
+        fails with PeerLost if the connection ends first."""
+        if isinstance(condition, bytes):
+            expected = condition
+            condition = lambda peer: bytes(peer.received) == expected  # noqa: E731
+        d: Deferred[None] = Deferred()
+        self._waiting.append((condition, d))
+        self.changed()
+        return d
+
+    def changed(self) -> None:
+        """Fire the ``waitFor`` Deferreds whose condition now holds."""
+        for item in list(self._waiting):
+            if item[0](self):
+                self._waiting.remove(item)
+                item[1].callback(None)
 
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
         self.reason = reason
+        self.changed()
+        waiting, self._waiting = self._waiting, []
+        for _, d in waiting:
+            d.errback(PeerLost(reason))
         self.lost.callback(None)
+
+
+class PeerLost(Exception):
+    """The connection ended before what ``waitFor`` waited for happened."""
 
 
 class Echo(Peer):

@@ -9,13 +9,14 @@ from __future__ import annotations
 import datetime
 import hashlib
 import os
+import socket
 import ssl as stdlib_ssl
 from typing import Any
 
 import pytest
 import trustme
 
-from _peers import PKI, Echo, Peer, Servers, bothLost, check, deferLater, scenario
+from _peers import PKI, Echo, Peer, PeerLost, Servers, bothLost, check, scenario
 from torsion import error
 from torsion import ssl as tssl
 from torsion.defer import Deferred
@@ -134,8 +135,7 @@ def test_tls_echo_through_client_creator(reactor: Any, run: Any, pki: PKI) -> No
         assert client.peerCertAtConnect is None  # connectionMade runs before the handshake
         client.transport.write(b"hello ")
         client.transport.writeSequence([b"TLS ", b"world"])
-        while bytes(client.received) != b"hello TLS world":
-            await deferLater(reactor, 0.01)
+        await client.waitFor(b"hello TLS world")
         cert = client.transport.getPeerCertificate()
         assert cert == pki.server and cert.getSubject().commonName == b"localhost"
         assert client.transport.getPeer().port == port.getHost().port
@@ -231,9 +231,9 @@ def test_client_certificate_options_verify_by_default(reactor: Any, run: Any, pk
     async def attempt(host: str, options: Any) -> Failure | bytes:
         client = await ClientCreator(reactor, Peer).connectSSL(host, port.getHost().port, options)
         client.transport.write(b"ping")
-        while not client.received and not client.lost.called:
-            await deferLater(reactor, 0.01)
-        if client.lost.called:
+        try:
+            await client.waitFor(b"ping")
+        except PeerLost:
             return client.reason  # type: ignore[return-value]
         got = bytes(client.received)
         client.transport.loseConnection()
@@ -389,12 +389,10 @@ def test_alpn(
             "localhost", port.getHost().port, options
         )
         assert client.transport.negotiatedProtocol is None  # not yet
-        while not client.handshakes:
-            await deferLater(reactor, 0.01)
+        await client.handshook
         assert client.transport.negotiatedProtocol == expected
-        server = servers.built[0]
-        while not server.handshakes:
-            await deferLater(reactor, 0.01)
+        server = await servers.first
+        await server.handshook
         assert server.transport.negotiatedProtocol == expected
         client.transport.loseConnection()
         await bothLost(client, server)
@@ -417,8 +415,7 @@ def test_client_certificates(reactor: Any, run: Any, pki: PKI) -> None:
             "localhost", port.getHost().port, options
         )
         client.transport.write(b"hi")
-        while bytes(client.received) != b"hi":
-            await deferLater(reactor, 0.01)
+        await client.waitFor(b"hi")
         server = factory.built[0]
         cert = server.transport.getPeerCertificate()
         assert cert == pki.client and cert.getSubject().CN == b"alice"
@@ -453,8 +450,7 @@ def test_close_notify_versus_truncation(reactor: Any, run: Any, pki: PKI) -> Non
             "localhost", port.getHost().port, pki.clientOptions()
         )
         client.transport.write(b"x")
-        while not client.received:
-            await deferLater(reactor, 0.01)
+        await client.waitFor(b"x")
         return client, servers.built[-1]
 
     async def go() -> None:
@@ -640,6 +636,9 @@ def test_streaming_producer_through_tls(reactor: Any, run: Any, pki: PKI) -> Non
             self.pauses = 0
             self.paused = False
             self.finished: Deferred[None] = Deferred()
+            self.backpressure: Deferred[None] = Deferred()
+            # Small fixed buffers, so that the transport's own queue fills.
+            self.transport.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 32768)
             self.transport.registerProducer(self, True)  # before the handshake
             reactor.callLater(0, self.produce)
 
@@ -655,6 +654,8 @@ def test_streaming_producer_through_tls(reactor: Any, run: Any, pki: PKI) -> Non
         def pauseProducing(self) -> None:
             self.paused = True
             self.pauses += 1
+            if self.transport.handshakeDone and not self.backpressure.called:
+                self.backpressure.callback(None)  # paused by the TCP transport's queue
 
         def resumeProducing(self) -> None:
             self.paused = False
@@ -668,8 +669,10 @@ def test_streaming_producer_through_tls(reactor: Any, run: Any, pki: PKI) -> Non
             "localhost", port.getHost().port, pki.clientOptions()
         )
         server = await servers.first
-        server.transport.pauseProducing()  # let the client's buffers fill
-        await deferLater(reactor, 0.1)
+        server.transport.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+        await server.handshook
+        server.transport.pauseProducing()  # stop reading: the client's buffers fill
+        await client.backpressure
         server.transport.resumeProducing()
         await client.finished
         reasons = await bothLost(client, server)
@@ -748,8 +751,7 @@ def test_stdlib_context_and_wrapping_factories(reactor: Any, run: Any, pki: PKI)
         peer = await client.built
         await peer.made
         peer.transport.write(b"over plain TCP")
-        while bytes(peer.received) != b"over plain TCP":
-            await deferLater(reactor, 0.01)
+        await peer.waitFor(b"over plain TCP")
         assert peer.transport.getPeerCertificate() is not None
         peer.transport.loseConnection()
         await bothLost(peer, inner.built[0])

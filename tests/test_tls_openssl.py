@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from _peers import PKI, Echo, Peer, Servers, bothLost, check, scenario, until
+from _peers import PKI, Echo, Peer, Servers, bothLost, check, scenario
 from torsion import error
 from torsion import ssl as tssl
 from torsion.defer import Deferred
@@ -183,7 +183,7 @@ def test_client_against_s_server(
         options = pki.clientOptions(acceptableProtocols=[b"http/1.1"])
         client = await ClientCreator(reactor, Peer).connectSSL("localhost", port, options)
         client.transport.write(b"hello openssl\n")
-        await until(reactor, lambda: bytes(client.received) == b"lssnepo olleh\n")  # -rev
+        await client.waitFor(b"lssnepo olleh\n")  # -rev
         assert client.transport.negotiatedProtocol == b"http/1.1"
         expected = "TLSv1.3" if version == "TLS 1.3" else "TLSv1.2"
         assert client.transport.getHandle().version() == expected
@@ -207,7 +207,7 @@ def test_client_certificate_to_s_server(
         options = pki.clientOptions(clientCertificate=pki.client)
         client = await ClientCreator(reactor, Peer).connectSSL("127.0.0.1", port, options)
         client.transport.write(b"abc\n")
-        await until(reactor, lambda: bytes(client.received) == b"cba\n")
+        await client.waitFor(b"cba\n")
         client.transport.loseConnection()
         await client.lost
         await child.expect(rb"CN\s*=\s*alice")  # s_server verified and shows who we are

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from _peers import Echo, Peer, Servers, scenario, until
+from _peers import Echo, Peer, Servers, scenario
 from torsion import defer, error
 from torsion.address import UNIXAddress
 from torsion.defer import Deferred
@@ -48,7 +48,7 @@ def test_unix_echo_with_mode(reactor: Any, run: Any, tmp_path: Any) -> None:
     async def go() -> None:
         client = await ClientCreator(reactor, Peer).connectUNIX(path)
         client.transport.write(b"hello over UNIX")
-        await until(reactor, lambda: bytes(client.received) == b"hello over UNIX")
+        await client.waitFor(b"hello over UNIX")
         server = servers.built[0]
         assert client.transport.getPeer() == UNIXAddress(os.fsencode(path))
         assert client.transport.getHost() == UNIXAddress(None)
@@ -74,7 +74,7 @@ def test_abstract_name(reactor: Any, run: Any) -> None:
     async def go() -> None:
         client = await ClientCreator(reactor, Peer).connectUNIX(name.encode())
         client.transport.write(b"abstract")
-        await until(reactor, lambda: bytes(client.received) == b"abstract")
+        await client.waitFor(b"abstract")
         await closeBoth(client, servers.built[0])
         await port.stopListening()
 
@@ -92,7 +92,7 @@ def test_many_clients_beyond_the_backlog(reactor: Any, run: Any, tmp_path: Any) 
         for i, c in enumerate(clients):
             c.transport.write(b"%d" % i)
         for i, c in enumerate(clients):
-            await until(reactor, lambda c=c, i=i: bytes(c.received) == b"%d" % i)
+            await c.waitFor(b"%d" % i)
             c.transport.loseConnection()
             await c.lost
         for s in servers.built:
@@ -222,6 +222,7 @@ class FDReceiver(Peer):
 
     def fileDescriptorReceived(self, descriptor: int) -> None:
         self.fds.append(descriptor)
+        self.changed()
 
 
 def test_passing_file_descriptors(reactor: Any, run: Any, tmp_path: Any) -> None:
@@ -238,7 +239,7 @@ def test_passing_file_descriptors(reactor: Any, run: Any, tmp_path: Any) -> None
                 client.transport.sendFileDescriptor(fd)
             client.transport.write(b"abc and more")  # one byte carries each descriptor
             server = await servers.first
-            await until(reactor, lambda: len(server.received) == 12 and len(server.fds) == 3)
+            await server.waitFor(lambda p: len(p.received) == 12 and len(p.fds) == 3)
         finally:
             for fd in opened:
                 os.close(fd)
@@ -249,7 +250,7 @@ def test_passing_file_descriptors(reactor: Any, run: Any, tmp_path: Any) -> None
             assert not os.get_inheritable(fd)
             os.close(fd)
         client.transport.write(b" then plain data")
-        await until(reactor, lambda: bytes(server.received).endswith(b"plain data"))
+        await server.waitFor(lambda p: p.received.endswith(b"plain data"))
         await closeBoth(client, server)
         await port.stopListening()
 
@@ -266,7 +267,7 @@ def test_descriptors_to_a_protocol_that_takes_none(reactor: Any, run: Any, tmp_p
         client.transport.sendFileDescriptor(r)
         client.transport.write(b"x")
         server = await servers.first
-        await until(reactor, lambda: server.received == b"x")
+        await server.waitFor(b"x")
         os.close(r)
         os.close(w)
         await closeBoth(client, server)
