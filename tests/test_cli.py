@@ -21,16 +21,7 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-LISTENING = re.compile(r"(\w+) listening on (?:tcp|ssl):([\d.]+):(\d+)")
-
-
-def environment(extraPath: str | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    paths = [str(ROOT / "src")] + ([extraPath] if extraPath else [])
-    env["PYTHONPATH"] = os.pathsep.join([*paths, env.get("PYTHONPATH", "")])
-    env.pop("TORSION_REACTOR", None)
-    return env
+from _programs import ADDRESS, Program, environment
 
 
 def torsion(*args: str, extraPath: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -38,59 +29,24 @@ def torsion(*args: str, extraPath: str | None = None) -> subprocess.CompletedPro
         [sys.executable, "-m", "torsion", *args],
         capture_output=True,
         text=True,
-        env=environment(extraPath),
+        env=environment(extra=extraPath),
         timeout=30,
     )
 
 
-class Server:
-    """A ``torsion run`` subprocess; ``port`` is where it listens."""
-
-    def __init__(self, *args: str, extraPath: str | None = None) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "torsion", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=environment(extraPath),
-        )
-        self.log: list[str] = []
-        self.ports: list[int] = []
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.log.append(line)
-            match = LISTENING.search(line)
-            if match:
-                self.ports.append(int(match.group(3)))
-                if len(self.ports) == args.count("--listen") or "--listen" not in args:
-                    break
-        assert self.ports, "".join(self.log)
-        self.port = self.ports[0]
-
-    def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str]:
-        """Signal the server; its exit status and the rest of its log."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        _, err = self.proc.communicate(timeout=20)
-        self.log.append(err)
-        return self.proc.returncode, "".join(self.log)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.communicate()
-
-
 @pytest.fixture
-def servers() -> Iterator[list[Server]]:
-    started: list[Server] = []
+def servers() -> Iterator[list[Program]]:
+    started: list[Program] = []
     yield started
     for server in started:
         server.kill()
 
 
-def start(servers: list[Server], *args: str, **kw: Any) -> Server:
-    server = Server(*args, **kw)
+def start(servers: list[Program], *args: str, extraPath: str | None = None) -> Program:
+    """``torsion ARGS``, once it has logged each address it listens on."""
+    server = Program(
+        "-m", "torsion", *args, extra=extraPath, listening=max(1, args.count("--listen"))
+    )
     servers.append(server)
     return server
 
@@ -180,7 +136,7 @@ def test_mistakes_take_one_line(args: list[str], status: int, problem: str) -> N
     assert problem in lines[0]
 
 
-def test_port_in_use(servers: list[Server]) -> None:
+def test_port_in_use(servers: list[Program]) -> None:
     server = start(servers, "run", "echo", "--listen", LOCAL)
     result = torsion("run", "echo", "--listen", f"tcp:{server.port}:interface=127.0.0.1")
     assert result.returncode == 1
@@ -189,7 +145,7 @@ def test_port_in_use(servers: list[Server]) -> None:
         f"torsion: error: cannot listen on tcp:{server.port}:interface=127.0.0.1: "
     )
     assert "Traceback" not in result.stderr
-    assert server.stop()[0] == 0
+    assert server.finish(signal.SIGTERM)[0] == 0
 
 
 # ------------------------------------------------------------ services
@@ -197,58 +153,58 @@ def test_port_in_use(servers: list[Server]) -> None:
 
 @pytest.mark.parametrize("backend", ["select", "poll", "epoll"])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_echo_round_trip_and_signals(servers: list[Server], backend: str, sig: int) -> None:
+def test_echo_round_trip_and_signals(servers: list[Program], backend: str, sig: int) -> None:
     server = start(servers, "--reactor", backend, "run", "echo", "--listen", LOCAL)
-    assert "echo listening on tcp:127.0.0.1:" in server.log[-1]
+    assert "echo listening on tcp:127.0.0.1:" in server.seen[-1]
     payload = os.urandom(200_000)
     assert exchange(server.port, payload) == payload
-    status, log = server.stop(sig)
+    status, _, log = server.finish(sig)
     assert status == 0, log
     assert "no longer accepting connections" in log
     assert "Traceback" not in log
 
 
-def test_open_connections_are_closed_on_sigterm(servers: list[Server]) -> None:
+def test_open_connections_are_closed_on_sigterm(servers: list[Program]) -> None:
     server = start(servers, "run", "echo", "--listen", LOCAL, "--grace", "5")
     with socket.create_connection(("127.0.0.1", server.port), timeout=20) as s:
         s.sendall(b"ping")
         assert recvExactly(s, 4) == b"ping"
         server.proc.send_signal(signal.SIGTERM)
         assert s.recv(100) == b""  # the server closed it, cleanly
-    status, log = server.stop()
+    status, _, log = server.finish(signal.SIGTERM)
     assert status == 0, log
     assert "waiting up to 5s for 1 open connection(s)" in log
 
 
-def test_several_listen_addresses(servers: list[Server]) -> None:
+def test_several_listen_addresses(servers: list[Program]) -> None:
     server = start(servers, "run", "discard", "--listen", LOCAL, "--listen", LOCAL)
     assert len(server.ports) == 2 and server.ports[0] != server.ports[1]
     for port in server.ports:
         with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
             s.sendall(b"gone")
-    assert server.stop()[0] == 0
+    assert server.finish(signal.SIGTERM)[0] == 0
 
 
-def test_chargen_and_daytime(servers: list[Server]) -> None:
+def test_chargen_and_daytime(servers: list[Program]) -> None:
     chargen = start(servers, "run", "chargen", "--listen", LOCAL)
     with socket.create_connection(("127.0.0.1", chargen.port), timeout=20) as s:
         assert recvExactly(s, 74).endswith(b"abcdefg\r\n")
     daytime = start(servers, "run", "daytime", "--listen", LOCAL)
     with socket.create_connection(("127.0.0.1", daytime.port), timeout=20) as s:
         assert s.makefile("rb").read().endswith(b"\r\n")
-    assert chargen.stop()[0] == 0
-    assert daytime.stop()[0] == 0
+    assert chargen.finish(signal.SIGTERM)[0] == 0
+    assert daytime.finish(signal.SIGTERM)[0] == 0
 
 
-def test_portforward_relays_a_megabyte(servers: list[Server]) -> None:
+def test_portforward_relays_a_megabyte(servers: list[Program]) -> None:
     echo = start(servers, "run", "echo", "--listen", LOCAL)
     proxy = start(
         servers, "run", "portforward", "--listen", LOCAL, "--connect", f"127.0.0.1:{echo.port}"
     )
     payload = os.urandom(1024 * 1024)
     assert exchange(proxy.port, payload) == payload
-    assert proxy.stop()[0] == 0
-    assert echo.stop()[0] == 0
+    assert proxy.finish(signal.SIGTERM)[0] == 0
+    assert echo.finish(signal.SIGTERM)[0] == 0
 
 
 def test_json_logs_to_a_file(tmp_path: Path) -> None:
@@ -272,7 +228,7 @@ def test_json_logs_to_a_file(tmp_path: Path) -> None:
             assert listening["level"] == "info"
             assert listening["logger"] == "torsion.cli"
             assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", listening["time"])
-            port = int(LISTENING.search(listening["message"]).group(3))  # type: ignore[union-attr]
+            port = int(ADDRESS.findall(listening["message"])[0])
             assert exchange(port, b"ping") == b"ping"  # the server is back in its loop
             proc.send_signal(signal.SIGTERM)
             rest = [json.loads(line) for line in log]
@@ -286,7 +242,7 @@ def test_json_logs_to_a_file(tmp_path: Path) -> None:
             proc.communicate()
 
 
-def test_third_party_service_from_an_entry_point(servers: list[Server], tmp_path: Path) -> None:
+def test_third_party_service_from_an_entry_point(servers: list[Program], tmp_path: Path) -> None:
     """A package declares a service in the torsion.services entry-point group."""
     (tmp_path / "hello_service.py").write_text(
         "from torsion.protocol import Factory, Protocol\n"
@@ -315,7 +271,7 @@ def test_third_party_service_from_an_entry_point(servers: list[Server], tmp_path
     server = start(servers, "run", "hello", "--shout", "--listen", LOCAL, extraPath=str(tmp_path))
     with socket.create_connection(("127.0.0.1", server.port), timeout=20) as s:
         assert s.makefile("rb").read() == b"hello from a plugin\r\n"
-    assert server.stop()[0] == 0
+    assert server.finish(signal.SIGTERM)[0] == 0
     broken = torsion("run", "broken", extraPath=str(tmp_path))
     assert broken.returncode == 1
     assert "failed to load" in broken.stderr and len(broken.stderr.splitlines()) == 1
@@ -344,7 +300,7 @@ def rawRequest(port: int, target: str) -> bytes:
         return s.makefile("rb").read()
 
 
-def test_web(servers: list[Server], webRoot: Path) -> None:
+def test_web(servers: list[Program], webRoot: Path) -> None:
     server = start(servers, "run", "web", "--path", str(webRoot), "--listen", LOCAL)
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
 
@@ -395,24 +351,24 @@ def test_web(servers: list[Server], webRoot: Path) -> None:
         assert b"top secret" not in answer
     answer = rawRequest(server.port, "/leak.txt")
     assert answer.startswith(b"HTTP/1.1 404 ") and b"top secret" not in answer
-    status, log = server.stop()
+    status, _, log = server.finish(signal.SIGTERM)
     assert status == 0, log
 
 
 def test_web_sigterm_with_an_idle_keep_alive_connection(
-    servers: list[Server], webRoot: Path
+    servers: list[Program], webRoot: Path
 ) -> None:
     server = start(servers, "run", "web", "--path", str(webRoot), "--listen", LOCAL)
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
     conn.request("GET", "/index.txt")
     assert conn.getresponse().read() == b"hello from torsion\n"
-    status, log = server.stop()  # the idle connection is closed at once
+    status, _, log = server.finish(signal.SIGTERM)  # the idle connection is closed at once
     assert status == 0, log
     assert "still open" not in log
     conn.close()
 
 
-def test_web_over_tls(servers: list[Server], webRoot: Path, tmp_path: Path) -> None:
+def test_web_over_tls(servers: list[Program], webRoot: Path, tmp_path: Path) -> None:
     trustme = pytest.importorskip("trustme")
     import ssl
 
@@ -421,18 +377,18 @@ def test_web_over_tls(servers: list[Server], webRoot: Path, tmp_path: Path) -> N
     cert.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "server.pem"))
     listen = f"ssl:0:interface=127.0.0.1:privateKey={tmp_path / 'server.pem'}"
     server = start(servers, "run", "web", "--path", str(webRoot), "--listen", listen)
-    assert "web listening on ssl:127.0.0.1:" in server.log[-1]
+    assert "web listening on ssl:127.0.0.1:" in server.seen[-1]
     context = ssl.create_default_context()
     ca.configure_trust(context)
     conn = http.client.HTTPSConnection("localhost", server.port, timeout=20, context=context)
     conn.request("GET", "/index.txt")
     assert conn.getresponse().read() == b"hello from torsion\n"
     conn.close()
-    assert server.stop()[0] == 0
+    assert server.finish(signal.SIGTERM)[0] == 0
 
 
 def test_connections_that_do_not_finish_are_aborted_after_the_grace_period(
-    servers: list[Server], webRoot: Path
+    servers: list[Program], webRoot: Path
 ) -> None:
     with open(webRoot / "huge.bin", "wb") as f:
         f.truncate(64 * 1024 * 1024)  # more than any socket buffer holds
@@ -443,6 +399,6 @@ def test_connections_that_do_not_finish_are_aborted_after_the_grace_period(
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
         s.sendall(b"GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n")
         assert s.recv(12) == b"HTTP/1.1 200"  # the response has begun; we read no more
-        status, log = server.stop()
+        status, _, log = server.finish(signal.SIGTERM)
     assert status == 0, log
     assert "1 connection(s) still open after 0.5s; closing them" in log

@@ -95,69 +95,62 @@ def test_client_descriptions(description: str, cls: type, attrs: dict[str, Any])
         assert getattr(endpoint, name) == value
 
 
-@pytest.mark.parametrize(
-    ("description", "problem"),
-    [
-        ("", "does not start with an endpoint type"),
-        (":80", "does not start with an endpoint type"),
-        ("port=80", "does not start with an endpoint type"),
-        ("tcp", "the port is missing"),
-        ("tcp:", "bad port: '' is not a number"),
-        ("tcp:abc", "bad port: 'abc' is not a number"),
-        ("tcp:-1", "bad port: '-1'"),
-        ("tcp:65536", "bad port: '65536'"),
-        ("tcp:1_0", "bad port: '1_0'"),
-        ("tcp: 80", "bad port: ' 80'"),
-        ("foo:80", "unknown server endpoint type 'foo' (known: ssl, tcp, tcp6, unix)"),
-        ("tcp:80:bogus=1", "unknown option 'bogus' for 'tcp' endpoints"),
-        ("tcp:80:interface=::1", "unexpected extra argument ':1'"),
-        ("tcp:80:90", "unexpected extra argument '90'"),
-        ("tcp:8080\\", "unfinished '\\' escape"),
-        ("tcp:80:=x", "option '=x' has no name"),
-        ("tcp:80:backlog=1:backlog=2", "option 'backlog' is given twice"),
-        ("tcp:80:port=81", "'port' is given both by position and as port="),
-        ("tcp:80:backlog=0", "bad backlog: '0' is not a whole number above 0"),
-        ("tcp:80:backlog=many", "bad backlog: 'many'"),
-        ("unix:/x:mode=99", "bad mode: '99' is not an octal permission"),
-        ("unix:/x:mode=rw", "bad mode: 'rw'"),
-        ("unix:", "bad address: it is empty"),
-        ("unix:/x:lockfile=yes", "bad lockfile: 'yes' is not 0 or 1"),
-        ("ssl:8443:privateKey=/nonexistent/key.pem", "cannot read certificate file"),
-    ],
-)
-def test_malformed_server_descriptions(description: str, problem: str) -> None:
-    with pytest.raises(ValueError) as info:
-        server(description)
-    message = str(info.value)
-    assert message.startswith(f"bad endpoint description {description!r}: ")
-    assert problem in message
+SERVER_MISTAKES = [
+    ("", "does not start with an endpoint type"),
+    (":80", "does not start with an endpoint type"),
+    ("port=80", "does not start with an endpoint type"),
+    ("tcp", "the port is missing"),
+    ("tcp:", "bad port: '' is not a number"),
+    ("tcp:abc", "bad port: 'abc' is not a number"),
+    ("tcp:-1", "bad port: '-1'"),
+    ("tcp:65536", "bad port: '65536'"),
+    ("tcp:1_0", "bad port: '1_0'"),
+    ("tcp: 80", "bad port: ' 80'"),
+    ("foo:80", "unknown server endpoint type 'foo' (known: ssl, tcp, tcp6, unix)"),
+    ("tcp:80:bogus=1", "unknown option 'bogus' for 'tcp' endpoints"),
+    ("tcp:80:interface=::1", "unexpected extra argument ':1'"),
+    ("tcp:80:90", "unexpected extra argument '90'"),
+    ("tcp:8080\\", "unfinished '\\' escape"),
+    ("tcp:80:=x", "option '=x' has no name"),
+    ("tcp:80:backlog=1:backlog=2", "option 'backlog' is given twice"),
+    ("tcp:80:port=81", "'port' is given both by position and as port="),
+    ("tcp:80:backlog=0", "bad backlog: '0' is not a whole number above 0"),
+    ("tcp:80:backlog=many", "bad backlog: 'many'"),
+    ("unix:/x:mode=99", "bad mode: '99' is not an octal permission"),
+    ("unix:/x:mode=rw", "bad mode: 'rw'"),
+    ("unix:", "bad address: it is empty"),
+    ("unix:/x:lockfile=yes", "bad lockfile: 'yes' is not 0 or 1"),
+    ("ssl:8443:privateKey=/nonexistent/key.pem", "cannot read certificate file"),
+]
+CLIENT_MISTAKES = [
+    ("tcp:example.org", "the port is missing"),
+    ("tcp:port=80", "the host is missing"),
+    ("tcp::80", "bad host: it is empty"),
+    ("tcp:h:80:timeout=0", "bad timeout: '0' is not a number of seconds above 0"),
+    ("tcp:h:80:timeout=soon", "bad timeout: 'soon'"),
+    ("tcp:h:80:timeout=inf", "bad timeout: 'inf'"),
+    ("tcp:h:80:timeout=nan", "bad timeout: 'nan'"),
+    ("tcp:h:80:bindAddress=", "bad bindAddress: it is empty"),
+    ("tcp:h:99999", "bad port"),
+    ("tcp:h:80:mode=600", "unknown option 'mode' for 'tcp' endpoints"),
+    ("udp:h:53", "unknown client endpoint type 'udp' (known: ssl, tcp, tcp6, tls, unix)"),
+    ("unix:", "bad path: it is empty"),
+    ("unix:/p:checkPID=2", "bad checkPID"),
+    ("tls:example.org", "the port is missing"),
+    ("tls:example.org:443:trustRoots=/nonexistent/ca", "does not exist"),
+    ("tls:example.org:443:privateKey=/k.pem", "privateKey needs certificate="),
+    ("tls:h:443:certificate=/nonexistent/c.pem", "cannot read certificate file"),
+]
 
 
 @pytest.mark.parametrize(
-    ("description", "problem"),
-    [
-        ("tcp:example.org", "the port is missing"),
-        ("tcp:port=80", "the host is missing"),
-        ("tcp::80", "bad host: it is empty"),
-        ("tcp:h:80:timeout=0", "bad timeout: '0' is not a number of seconds above 0"),
-        ("tcp:h:80:timeout=soon", "bad timeout: 'soon'"),
-        ("tcp:h:80:timeout=inf", "bad timeout: 'inf'"),
-        ("tcp:h:80:timeout=nan", "bad timeout: 'nan'"),
-        ("tcp:h:80:bindAddress=", "bad bindAddress: it is empty"),
-        ("tcp:h:99999", "bad port"),
-        ("tcp:h:80:mode=600", "unknown option 'mode' for 'tcp' endpoints"),
-        ("udp:h:53", "unknown client endpoint type 'udp' (known: ssl, tcp, tcp6, tls, unix)"),
-        ("unix:", "bad path: it is empty"),
-        ("unix:/p:checkPID=2", "bad checkPID"),
-        ("tls:example.org", "the port is missing"),
-        ("tls:example.org:443:trustRoots=/nonexistent/ca", "does not exist"),
-        ("tls:example.org:443:privateKey=/k.pem", "privateKey needs certificate="),
-        ("tls:h:443:certificate=/nonexistent/c.pem", "cannot read certificate file"),
-    ],
+    ("build", "description", "problem"),
+    [(server, d, p) for d, p in SERVER_MISTAKES] + [(client, d, p) for d, p in CLIENT_MISTAKES],
+    ids=[f"server:{d}" for d, _ in SERVER_MISTAKES] + [f"client:{d}" for d, _ in CLIENT_MISTAKES],
 )
-def test_malformed_client_descriptions(description: str, problem: str) -> None:
+def test_malformed_descriptions(build: Any, description: str, problem: str) -> None:
     with pytest.raises(ValueError) as info:
-        client(description)
+        build(description)
     message = str(info.value)
     assert message.startswith(f"bad endpoint description {description!r}: ")
     assert problem in message

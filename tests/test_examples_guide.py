@@ -16,63 +16,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from _programs import ROOT, Program, environment
+
 EXAMPLES = ROOT / "examples"
 BACKENDS = ["select", "poll", "epoll"]
-ADDRESS = re.compile(r"127\.0\.0\.1:(\d+)")
-
-
-def environment(backend: str | None = None, extra: Path | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    paths = [str(ROOT / "src"), *([str(extra)] if extra else []), env.get("PYTHONPATH", "")]
-    env["PYTHONPATH"] = os.pathsep.join(paths)
-    env.pop("TORSION_REACTOR", None)
-    if backend:
-        env["TORSION_REACTOR"] = backend
-    return env
-
-
-class Program:
-    """A running program; ``firstLine`` is the first line it printed (or logged)."""
-
-    def __init__(
-        self, *args: str, backend: str | None = None, extra: Path | None = None, log: bool = False
-    ) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=environment(backend, extra),
-        )
-        stream = self.proc.stderr if log else self.proc.stdout
-        assert stream is not None
-        self.firstLine = ""
-        for line in stream:
-            if not log or "listening on" in line:
-                self.firstLine = line
-                break
-        assert self.firstLine, self.proc.communicate(timeout=10)
-
-    @property
-    def port(self) -> int:
-        match = ADDRESS.search(self.firstLine)
-        assert match, self.firstLine
-        return int(match.group(1))
-
-    def finish(self, sig: int | None = None) -> tuple[int, str, str]:
-        if sig is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        out, err = self.proc.communicate(timeout=30)
-        return self.proc.returncode, out, err
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.communicate()
 
 
 @pytest.fixture
@@ -83,14 +34,14 @@ def programs() -> Iterator[list[Program]]:
         program.kill()
 
 
-def start(programs: list[Program], *args: str, **kw: object) -> Program:
-    program = Program(*args, **kw)  # type: ignore[arg-type]
+def start(programs: list[Program], *args: str, **kw: Any) -> Program:
+    program = Program(*args, **kw)
     programs.append(program)
     return program
 
 
 def echoServer(programs: list[Program], listen: str = "tcp:0:interface=127.0.0.1") -> Program:
-    return start(programs, "-m", "torsion", "run", "echo", "--listen", listen, log=True)
+    return start(programs, "-m", "torsion", "run", "echo", "--listen", listen, listening=1)
 
 
 def example(name: str) -> str:
@@ -177,7 +128,7 @@ def test_reconnecting_client(programs: list[Program], backend: str) -> None:
     client = start(
         programs, example("reconnecting_client.py"), "127.0.0.1", str(port), "3", backend=backend
     )
-    assert client.firstLine.startswith("connection failed")  # no server yet: it retries
+    assert client.seen[0].startswith("connection failed")  # no server yet: it retries
     echoServer(programs, f"tcp:{port}:interface=127.0.0.1")
     status, out, err = client.finish()
     assert status == 0, err
@@ -195,7 +146,7 @@ def test_portforward_example(programs: list[Program], backend: str) -> None:
         str(server.port),
         backend=backend,
     )
-    assert forwarder.firstLine.endswith(f"to localhost:{server.port}\n")
+    assert forwarder.seen[0].endswith(f"to localhost:{server.port}\n")
     payload = os.urandom(100_000)
     with socket.create_connection(("127.0.0.1", forwarder.port), timeout=20) as s:
         s.sendall(payload)
@@ -225,7 +176,7 @@ def test_hello_service_plugin(programs: list[Program], tmp_path: Path) -> None:
         "--listen",
         "tcp:0:interface=127.0.0.1",
         extra=sitePath,
-        log=True,
+        listening=1,
     )
     with socket.create_connection(("127.0.0.1", server.port), timeout=20) as s:
         assert s.makefile("rb").read() == b"Howdy, 127.0.0.1!\r\n"
@@ -273,7 +224,7 @@ def test_readme_echo_server(programs: list[Program], tmp_path: Path) -> None:
     script = tmp_path / "echo.py"
     script.write_text(code.replace("8000", "0"))
     server = start(programs, str(script))
-    port = int(server.firstLine.split()[-1])
+    port = int(server.seen[0].split()[-1])
     with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
         s.sendall(b"from the README")
         assert s.recv(100) == b"from the README"
