@@ -574,6 +574,31 @@ def test_half_close_through_tls(reactor: Any, run: Any, pki: PKI) -> None:
     scenario(run, go)
 
 
+def test_lose_connection_after_a_half_close(reactor: Any, run: Any, pki: PKI) -> None:
+    class Quiet(Peer):
+        def readConnectionLost(self) -> None:
+            self.readClosed.callback(None)  # and keeps its side open
+
+    port, servers = listen(reactor, pki, Quiet)
+
+    async def go() -> None:
+        client = await ClientCreator(reactor, Peer).connectSSL(
+            "localhost", port.getHost().port, pki.clientOptions()
+        )
+        server = await servers.first
+        server.readClosed = Deferred()
+        client.transport.loseWriteConnection()
+        await server.readClosed
+        client.transport.loseConnection()  # closes the read side too
+        await client.lost
+        check(client.reason, error.ConnectionDone)
+        server.transport.loseConnection()
+        await server.lost
+        await port.stopListening()
+
+    scenario(run, go)
+
+
 def test_handshake_timeout_client_side(reactor: Any, run: Any, pki: PKI) -> None:
     silent = Servers(Peer)
     port = reactor.listenTCP(0, silent, interface="127.0.0.1")  # never answers a ClientHello

@@ -430,6 +430,10 @@ class TLSMemoryBIOProtocol:
             self._lost = True
             self.transport.loseConnection()
             return
+        if self._closeSent:
+            # Half-closed already (loseWriteConnection): close the rest now.
+            self.transport.loseConnection()
+            return
         self._maybeFinishWriting()
 
     def loseWriteConnection(self) -> None:
