@@ -257,3 +257,13 @@ def test_evaluate(root: Path) -> None:
     assert evaluate(entry, ranged) == (206, 0, 9)
     ranged[b"if-range"] = b'"stale"'
     assert evaluate(entry, ranged) == (200, 0, 1023)
+
+
+def test_file_entries_are_bounded_in_number(root: Path, monkeypatch: Any) -> None:
+    from torsion.services.web import _site
+
+    monkeypatch.setattr(_site, "_MAX_FILES", 2)
+    site = StaticSite(str(root), maxCachedFile=0)  # no bodies: only the count bounds it
+    for name in (b"/hello.txt", b"/page.html", b"/data.bin"):
+        assert isinstance(site.lookup(name), FileEntry)
+    assert list(site._files) == [str(root / "page.html"), str(root / "data.bin")]

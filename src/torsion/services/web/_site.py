@@ -13,7 +13,8 @@ Speed: a target that resolved to a file is remembered for ``ROUTE_TTL``
 seconds, so a repeated request costs one dict lookup and one ``stat``.  The
 ``stat`` (modification time, size and inode) always revalidates the
 ``FileEntry``, which caches the response headers' values and, for files up to
-``maxCachedFile`` bytes, the content (within ``cacheBudget`` bytes in all).
+``maxCachedFile`` bytes, the content (within ``cacheBudget`` bytes in all;
+both caches also keep at most a few thousand entries, oldest out first).
 Larger files are streamed by the channel from disk.
 
 ``evaluate`` applies the conditional and range headers to an entry (304,
@@ -45,6 +46,7 @@ __all__ = [
 
 ROUTE_TTL = 1.0
 _MAX_ROUTES = 4096
+_MAX_FILES = 4096
 
 _ENCODED_TYPES = {
     "gzip": "application/gzip",
@@ -266,16 +268,17 @@ class StaticSite:
         return entry
 
     def _remember(self, entry: FileEntry) -> None:
-        old = self._files.pop(entry.path, None)
-        if old is not None and old.body is not None:
-            self._cachedBytes -= len(old.body)
+        """Keep ``entry``, forgetting the oldest ones beyond the entry and byte budgets."""
+        self._forget(self._files.pop(entry.path, None))
+        self._files[entry.path] = entry
         if entry.body is not None:
             self._cachedBytes += len(entry.body)
-            while self._cachedBytes > self.cacheBudget and self._files:
-                evicted = self._files.pop(next(iter(self._files)))
-                if evicted.body is not None:
-                    self._cachedBytes -= len(evicted.body)
-        self._files[entry.path] = entry
+        while len(self._files) > _MAX_FILES or self._cachedBytes > self.cacheBudget:
+            self._forget(self._files.pop(next(iter(self._files))))
+
+    def _forget(self, entry: FileEntry | None) -> None:
+        if entry is not None and entry.body is not None:
+            self._cachedBytes -= len(entry.body)
 
     def _listing(self, real: str, parts: list[str]) -> bytes:
         """The HTML index of directory ``real``, shown as ``/parts/``."""
