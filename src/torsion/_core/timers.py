@@ -27,6 +27,7 @@ from torsion import _log, error
 __all__ = ["DelayedCall", "TimerQueue"]
 
 _seq = itertools.count()
+_NOKW: dict[str, Any] = {}
 _heappush = heapq.heappush
 _heappop = heapq.heappop
 
@@ -121,22 +122,26 @@ class TimerQueue:
     def callLater(self, delay: float, f: Callable[..., Any], *args: Any, **kw: Any) -> DelayedCall:
         if not callable(f):
             raise TypeError(f"callLater needs a callable, got {f!r}")
-        call = DelayedCall(self.seconds() + delay, f, args, kw, self)
+        # An empty kw is shared rather than kept per call: 100k pending timers
+        # would otherwise keep 100k empty dicts for the garbage collector to scan.
+        call = DelayedCall(self.seconds() + delay, f, args, kw or _NOKW, self)
         call._seq = seq = next(_seq)
         _heappush(self._heap, (call.time, seq, call))
         return call
 
+    # Rebuilding costs O(live); popping a dead entry costs O(log n).  Rebuild
+    # once a quarter of the heap is dead: with the usual pattern (most timers
+    # are cancelled before they fire, e.g. connection timeouts) the heap stays
+    # small and the loop never pops dead entries one by one.
     def _cancelCall(self, call: DelayedCall) -> None:
-        self._dead += 1
-        if self._dead > 64 and self._dead > len(self._heap) >> 1:
+        self._dead = dead = self._dead + 1
+        if dead > 64 and dead > len(self._heap) >> 2:
             self._compact()
 
     def _rescheduleCall(self, call: DelayedCall) -> None:
-        self._dead += 1
         call._seq = seq = next(_seq)
         _heappush(self._heap, (call.time, seq, call))
-        if self._dead > 64 and self._dead > len(self._heap) >> 1:
-            self._compact()
+        self._cancelCall(call)
 
     def _compact(self) -> None:
         heap = [e for e in self._heap if e[1] == e[2]._seq and not e[2].cancelled]
@@ -184,7 +189,10 @@ class TimerQueue:
                 continue
             call.called = 1
             try:
-                call.func(*call.args, **call.kw)
+                if call.kw:
+                    call.func(*call.args, **call.kw)
+                else:
+                    call.func(*call.args)
             except BaseException as e:
                 if not isinstance(e, Exception):
                     raise
