@@ -358,3 +358,14 @@ def test_close_releases_descriptors() -> None:
         reactors.create(name).close()
     after = set(os.listdir("/proc/self/fd"))
     assert after <= before | {max(after, key=int)}
+
+
+def test_errors_defined_elsewhere_are_reachable_from_torsion_error() -> None:
+    from torsion import _tlserrors, unix
+
+    assert error.HostnameMismatchError is _tlserrors.HostnameMismatchError
+    assert issubclass(error.TLSError, error.SSLError)
+    assert error.NoSuchFileError is unix.NoSuchFileError
+    assert issubclass(error.NoSuchFileError, error.ConnectError)
+    with pytest.raises(AttributeError):
+        error.NotAnError  # noqa: B018

@@ -339,3 +339,27 @@ def getConnectError(e: BaseException | tuple[int, str]) -> ConnectError:
         return ConnectError(string=str(e))
     cls = _ERRNO_MAP.get(number, ConnectError) if number is not None else ConnectError
     return cls(number, message)
+
+
+# Errors defined next to the code that raises them, importable from here too.
+# They are loaded on first use, so importing torsion.error stays cheap (the TLS
+# ones pull in the ssl module).
+_ELSEWHERE = {
+    "TLSError": "torsion._tlserrors",
+    "VerificationError": "torsion._tlserrors",
+    "HostnameMismatchError": "torsion._tlserrors",
+    "UntrustedCertificateError": "torsion._tlserrors",
+    "HandshakeTimeoutError": "torsion._tlserrors",
+    "NoSuchFileError": "torsion.unix",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _ELSEWHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'torsion.error' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
