@@ -604,11 +604,15 @@ class Reactor:
             self._savedWakeupFd = None
 
     def _stopFromSignal(self, name: str, number: int) -> None:
-        _log.logger.info("Received %s, shutting down.", name)
+        # Runs inside a signal handler: it may interrupt any code of this
+        # thread, logging included (whose lock is not reentrant), so it only
+        # queues the work for the loop.
         self._exitSignal = number
-        self.callFromThread(self._stopIfRunning)
+        self.callFromThread(self._stopIfRunning, name)
 
-    def _stopIfRunning(self) -> None:
+    def _stopIfRunning(self, signalName: str | None = None) -> None:
+        if signalName is not None:
+            _log.logger.info("Received %s, shutting down.", signalName)
         if not self._stopped:
             self.stop()
 
