@@ -3,8 +3,11 @@
 Theory of operation
 -------------------
 Reading: the transport is a reactor reader while it is not paused; each
-readiness event does one ``recv(65536)`` (a larger read makes the allocator
-map and unmap a block per call) and hands the bytes to the protocol.  ``b""``
+readiness event does one ``recv(_readSize)`` and hands the bytes to the
+protocol.  64 KiB by default: for plain streams a larger read measured no
+better.  A TLS layer raises it to 256 KiB, which saves a decrypt-and-deliver
+round per large message (TLS echo of 64 KiB: 85 -> 75 us of server CPU per
+round trip).  ``b""``
 is the peer's EOF: a half-closeable protocol (one with ``readConnectionLost``)
 is told and may keep writing; any other protocol's connection is closed with
 ConnectionDone.
@@ -82,6 +85,7 @@ class StreamConnection:
         "_direct",
         "_fd",
         "_readDisconnected",
+        "_readSize",
         "_reading",
         "_recv",
         "_send",
@@ -107,6 +111,7 @@ class StreamConnection:
         self.socket = sock
         self._fd = sock.fileno()
         self._recv = sock.recv
+        self._readSize = _RECV_SIZE
         self._send = sock.send
         self.protocol = protocol
         self.reactor = reactor
@@ -174,7 +179,7 @@ class StreamConnection:
 
     def doRead(self) -> Any:
         try:
-            data = self._recv(_RECV_SIZE)
+            data = self._recv(self._readSize)
         except BlockingIOError:
             return None
         except OSError as e:

@@ -66,6 +66,8 @@ from torsion._tlserrors import (
 )
 from torsion.failure import Failure
 
+_TLS_READ_SIZE = 262144
+
 __all__ = [
     "HandshakeTimeoutError",
     "HostnameMismatchError",
@@ -200,6 +202,9 @@ class TLSMemoryBIOProtocol:
     def makeConnection(self, transport: Any) -> None:
         """Start TLS over ``transport`` (the handshake begins at once)."""
         self.transport = transport
+        if hasattr(transport, "_readSize"):
+            # Whole TLS records at a time: see the read notes in _stream.
+            transport._readSize = _TLS_READ_SIZE
         if self.hostname is None:
             self.hostname = _hostnameOf(transport)
         self._tls = self.factory._newSSLObject(self)
