@@ -369,3 +369,31 @@ def test_errors_defined_elsewhere_are_reachable_from_torsion_error() -> None:
     assert issubclass(error.NoSuchFileError, error.ConnectError)
     with pytest.raises(AttributeError):
         error.NotAnError  # noqa: B018
+
+
+def test_unhandled_deferred_errors_still_held_are_reported_at_shutdown(
+    reactor: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from torsion import defer
+
+    held = []
+
+    def fail_one() -> None:
+        d: defer.Deferred[None] = defer.Deferred()
+        d.errback(LookupError("nobody handled me"))
+        held.append(d)  # still referenced: garbage collection cannot report it
+        reactor.stop()
+
+    reactor.callWhenRunning(fail_one)
+    with caplog.at_level(logging.ERROR):
+        reactor.run(installSignalHandlers=False)
+    assert "Unhandled error in Deferred" in caplog.text
+    assert "nobody handled me" in caplog.text
+    # Reported once: handling it now, or collecting it later, logs nothing more.
+    caplog.clear()
+    held[0].addErrback(lambda f: None)
+    held.clear()
+    import gc
+
+    gc.collect()
+    assert "nobody handled me" not in caplog.text
