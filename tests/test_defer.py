@@ -568,3 +568,104 @@ def test_import_does_not_load_asyncio() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "False"
+
+
+# -- the hand-over fast path and the runner's exact-type shortcuts ---------------------
+
+
+def test_chained_target_repr_shows_result_once_fired() -> None:
+    source: Deferred[int] = Deferred()
+    target: Deferred[int] = Deferred()
+    source.chainDeferred(target)
+    assert f"waiting on Deferred at {id(source):#x}" in repr(target)
+    source.callback(1)
+    assert repr(target) == f"<Deferred at {id(target):#x} current result: 1>"
+
+
+def test_inner_failure_handed_to_waiter_without_callbacks_is_reported(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def make() -> None:
+        outer: Deferred[int] = Deferred()
+        inner: Deferred[int] = Deferred()
+        outer.addCallback(lambda r: inner)
+        outer.callback(0)
+        inner.errback(ZeroDivisionError("handed over"))
+        assert inner.result is None and isinstance(outer.result, Failure)
+
+    with caplog.at_level(logging.ERROR, logger="torsion.defer"):
+        make()
+        gc.collect()
+    records = [r for r in caplog.records if r.name == "torsion.defer"]
+    assert len(records) == 1 and "handed over" in records[0].getMessage()
+
+
+def test_paused_inner_hands_over_only_when_unpaused() -> None:
+    outer: Deferred[int] = Deferred()
+    inner: Deferred[int] = Deferred()
+    seen: list[Any] = []
+    outer.addCallback(lambda r: inner)
+    outer.addCallback(seen.append)
+    outer.callback(0)
+    inner.pause()
+    inner.callback(4)
+    assert seen == [] and outer.paused
+    inner.unpause()
+    assert seen == [4] and inner.result is None and not outer.paused
+
+
+def test_inner_hands_over_then_runs_its_own_entries() -> None:
+    outer: Deferred[int] = Deferred()
+    inner: Deferred[int] = Deferred()
+    seen: list[Any] = []
+    outer.addCallback(lambda r: inner)
+    outer.addCallback(lambda r: seen.append(("outer", r)))
+    outer.callback(0)
+    inner.addCallback(lambda r: seen.append(("inner", r)))
+    inner.callback(5)
+    assert seen == [("outer", 5), ("inner", None)]
+    assert outer.callbacks == [] and inner.callbacks == []
+
+
+def test_waiting_on_subclass_and_subclass_waiting() -> None:
+    class Sub(Deferred[Any]):
+        pass
+
+    for outer, inner in ((Sub(), Deferred()), (Deferred(), Sub())):
+        seen: list[Any] = []
+        outer.addCallback(lambda r, inner=inner: inner)
+        outer.addCallback(seen.append)
+        outer.callback(0)
+        assert f"waiting on Deferred at {id(inner):#x}" in repr(outer)
+        inner.callback(7)
+        assert seen == [7]
+
+
+def test_results_of_builtin_subclasses_and_failures_are_recognised() -> None:
+    class MyInt(int):
+        pass
+
+    d: Deferred[Any] = Deferred()
+    seen: list[Any] = []
+    d.addCallback(lambda r: MyInt(r))
+    d.addCallback(lambda r: Failure(KeyError(r)))
+    d.addCallback(seen.append)  # skipped: a Failure is on the chain
+    d.addErrback(lambda f: seen.append(f.type) or "ok")
+    d.callback(3)
+    assert seen == [KeyError] and d.result == "ok"
+
+
+def test_pause_after_several_callbacks_keeps_the_rest_in_line() -> None:
+    outer: Deferred[int] = Deferred()
+    inners = [Deferred[int]() for _ in range(3)]
+    seen: list[Any] = []
+    outer.addCallback(lambda r: r + 1)
+    outer.addCallback(lambda r: r + 1)
+    for inner in inners:
+        outer.addCallback(lambda r, inner=inner: inner)
+        outer.addCallback(lambda r: seen.append(r) or r)
+    outer.callback(0)
+    assert len(outer.callbacks) == 5
+    for i, inner in enumerate(inners):
+        inner.callback(i * 10)
+    assert seen == [0, 10, 20] and outer.callbacks == []

@@ -13,28 +13,37 @@ without recursion:
 
 * ``_CONTINUE`` sits on an *inner* Deferred that a callback of ``target``
   returned.  ``target`` was paused (``paused += 1``) with the inner Deferred as
-  its result; when the marker runs, the inner result moves into ``target``
-  (the inner is left with ``None``) and ``target`` resumes.
+  its result (which is how ``repr`` and ``cancel`` know it is waiting); when
+  the marker runs, the inner result moves into ``target`` (the inner is left
+  with ``None``) and ``target`` resumes.
 * ``_CHAIN`` comes from ``chainDeferred``: the result is passed to ``target``
   as if by ``target.callback`` and this Deferred keeps ``None``.
 
-``_runCallbacks`` walks an explicit stack of Deferreds instead of recursing.
-The top of the stack runs its entries in order; when one hands its result on
-(a marker above) the receiver is pushed and runs first, and the giver resumes
-afterwards.  A paused Deferred is popped: ``unpause()`` (or the marker of the
-Deferred it waits on) restarts it later.  Thousands of Deferreds returning
-Deferreds therefore never deepen the Python stack.  A callback returning a
-Deferred that has already fired (and is not paused or running) has its result
-taken on the spot, without a marker.
+The runner is ``callback()`` itself (``_runCallbacks()`` enters it with the
+private ``_RUN`` instead of a result), which saves a Python call per step on
+the hot paths.  It loops over a *current* Deferred instead of recursing: the
+current one runs its entries in order; when one hands its result on (a marker
+above) the receiver becomes current, and the giver, if it has entries left,
+goes on a stack (``givers``, only made when needed) to resume afterwards.  A
+paused Deferred is left: ``unpause()`` (or the marker of the Deferred it waits
+on) restarts it later.  Thousands of Deferreds returning Deferreds therefore
+never deepen the Python stack.  A callback returning a Deferred that has
+already fired (and is not paused or running) has its result taken on the spot,
+without a marker.
 
-A Deferred about to run swaps its entry list for a fresh one: entries added
-while it runs land in the new list and run in the next round, and if it stops
-early (a marker, or waiting on an inner Deferred) the entries not yet run are
-put back in front.  ``_runningCallbacks`` keeps a Deferred from being run by
-two loops at once; the loop already running it picks up what was added.
-Fast paths: ``addCallback`` on a fired, idle Deferred calls the callback at
-once (and ``addErrback`` on a success does nothing); ``succeed`` builds a
-fired Deferred directly.
+A Deferred runs its entry list in place, through one iterator: entries added
+while it runs are appended and picked up by the same iterator.  If it stops
+early (a marker, or waiting on an inner Deferred) the entries already run are
+deleted from the front and the rest stay in line; otherwise the list is
+cleared.  ``_runningCallbacks`` keeps a Deferred from being run by two loops at
+once; the loop already running it picks up what was added.
+
+Fast paths: firing a Deferred whose first entry is a ``_CONTINUE`` marker (the
+usual way an inner Deferred fires) hands the result over before any loop setup;
+``addCallback`` on a fired, idle Deferred calls the callback at once (and
+``addErrback`` on a success does nothing); ``succeed`` builds a fired Deferred
+directly.  Results of exact builtin types (``_PLAIN``) skip the isinstance()
+tests for Deferred and Failure, the costly part of handling a plain result.
 
 Unhandled errors: when a Deferred stops running with a Failure as its result,
 it is *armed*: a small ``_Unhandled`` object holding the failure is attached,
@@ -251,11 +260,32 @@ _CONTINUE: Any = object()
 _CHAIN: Any = object()
 # An internal canceller returns this when it will fire the Deferred itself later.
 _KEEP_WAITING: Any = object()
+# Passed to Deferred.callback by _runCallbacks: run the callbacks, do not fire.
+_RUN: Any = object()
 
 # (callback, args, kwargs, errback, args, kwargs); args is None when there are
 # neither args nor kwargs, so the common case is a plain one-argument call.
 _Entry = tuple[Any, Any, Any, Any, Any, Any]
 _NOKW: dict[str, Any] = {}
+# Results of exactly these types are neither Deferreds nor Failures: testing
+# ``result.__class__ in _PLAIN`` first is cheaper than isinstance() for the usual results.
+_PLAIN = frozenset(
+    {
+        type(None),
+        bool,
+        int,
+        float,
+        complex,
+        str,
+        bytes,
+        bytearray,
+        tuple,
+        list,
+        dict,
+        set,
+        frozenset,
+    }
+)
 
 
 def passthru(arg: _T) -> _T:
@@ -274,7 +304,6 @@ def _adopt(current: Deferred[Any], inner: Deferred[Any]) -> Any:
         return _from_exception(TypeError(f"a callback of {current!r} returned that Deferred"))
     if inner.called and not (inner.paused or inner._runningCallbacks):
         return _take(inner)
-    current._chainedTo = inner
     current.paused += 1
     inner.callbacks.append((None, current, _CONTINUE, None, current, _CONTINUE))
     return inner
@@ -283,8 +312,9 @@ def _adopt(current: Deferred[Any], inner: Deferred[Any]) -> Any:
 class Deferred(Generic[_T]):
     """A result that will arrive later, with callbacks to run when it does."""
 
-    # Rarely used attributes (_chainedTo, _report, _suppressAlreadyCalled) are
-    # only set when needed and read with getattr(): a new Deferred sets five.
+    # Rarely used attributes (_canceller, _chainedTo (set by chainDeferred only),
+    # _report, _suppressAlreadyCalled) are only set when needed and read with
+    # getattr(): a new Deferred sets four.
     __slots__ = (
         "__weakref__",
         "_canceller",
@@ -315,7 +345,8 @@ class Deferred(Generic[_T]):
         self.called = False
         self.paused = 0
         self._runningCallbacks = False
-        self._canceller = canceller
+        if canceller is not None:
+            self._canceller = canceller  # otherwise unset: see cancel()
         if _debugging:
             _debugInfos[self] = [_stack_text("C: Deferred was created")]
 
@@ -352,29 +383,36 @@ class Deferred(Generic[_T]):
         **kwargs: _P.kwargs,
     ) -> Deferred[_U]:
         """Call ``callback(result, *args, **kwargs)`` on success."""
-        if self.called and not (self.paused or self._runningCallbacks):
+        if not self.called:
+            if args or kwargs:
+                self.callbacks.append((callback, args, kwargs, None, None, None))
+            else:
+                self.callbacks.append(callback)  # type: ignore[arg-type]  # a plain entry
+            return self  # type: ignore[return-value]
+        if not (self.paused or self._runningCallbacks):
             # Fired and idle: run it now (nothing to do on a failure).
-            result = self.result
-            if not isinstance(result, Failure):
+            result: Any = self.result
+            if result.__class__ in _PLAIN or not isinstance(result, Failure):
                 self._runningCallbacks = True
                 try:
                     if args or kwargs:
-                        result = callback(result, *args, **kwargs)
+                        result = callback(result, *args, **kwargs)  # type: ignore[arg-type]
                     else:
-                        result = callback(result)  # type: ignore[call-arg]
+                        result = callback(result)  # type: ignore[call-arg, arg-type]
                 except BaseException as e:
                     result = _from_exception(e)
                 self._runningCallbacks = False
                 self.result = result
-                if self.callbacks or isinstance(result, _SPECIAL):
+                if self.callbacks or (
+                    result.__class__ not in _PLAIN and isinstance(result, _SPECIAL)
+                ):
                     self._settle()
             return self  # type: ignore[return-value]
         if args or kwargs:
             self.callbacks.append((callback, args, kwargs, None, None, None))
         else:
-            self.callbacks.append(callback)  # type: ignore[arg-type]  # a plain entry
-        if self.called:
-            self._runCallbacks()
+            self.callbacks.append(callback)  # type: ignore[arg-type]
+        self._runCallbacks()
         return self  # type: ignore[return-value]
 
     def addErrback(
@@ -425,22 +463,173 @@ class Deferred(Generic[_T]):
 
     def callback(self, result: _T | Failure) -> None:
         """Fire with ``result`` (a Failure takes the errback path)."""
-        if self.called:
-            if getattr(self, "_suppressAlreadyCalled", False):
-                self._suppressAlreadyCalled = False
+        # This is also the callback runner, to save a call on the hot paths:
+        # _runCallbacks() enters it with the private _RUN, to run without firing.
+        givers: list[Deferred[Any]] | None = None  # to resume once their receiver is done
+        if result is _RUN:
+            if self._runningCallbacks:
+                return  # the loop running this Deferred will see the new state
+            current = self
+        else:
+            if self.called:
+                if getattr(self, "_suppressAlreadyCalled", False):
+                    self._suppressAlreadyCalled = False
+                    return
+                self._alreadyCalled()
+            plain = result.__class__ in _PLAIN
+            if not plain and isinstance(result, Deferred):
+                raise TypeError(
+                    "Deferred.callback() was given a Deferred; "
+                    "return it from a callback, or use chainDeferred, to chain them"
+                )
+            self.called = True
+            if _debugging:
+                _debugInfos.setdefault(self, []).append(_stack_text("I: First Invoker was"))
+            cbs = self.callbacks
+            if not cbs:
+                self.result = result
+                if plain or self.paused or not isinstance(result, Failure):
+                    return
+                _arm(self, result)
                 return
-            self._alreadyCalled()
-        if isinstance(result, Deferred):
-            raise TypeError(
-                "Deferred.callback() was given a Deferred; "
-                "return it from a callback, or use chainDeferred, to chain them"
-            )
-        self.called = True
-        self.result = result
-        if _debugging:
-            _debugInfos.setdefault(self, []).append(_stack_text("I: First Invoker was"))
-        if self.callbacks or isinstance(result, Failure):
-            self._runCallbacks()
+            entry = cbs[0]
+            if entry.__class__ is tuple and entry[2] is _CONTINUE and not self.paused:
+                # The hot path of chaining: a callback of ``current`` returned this
+                # Deferred, whose first entry hands the result on (as a marker does
+                # below); this one carries on with None afterwards.
+                del cbs[0]
+                current = entry[1]
+                current.paused -= 1
+                current.result = result
+                self.result = None
+                if current.callbacks or not (plain or not isinstance(result, Failure)):
+                    if cbs:
+                        givers = [self]
+                elif cbs:
+                    current = self  # nothing for ``current`` to run: it keeps the result
+                else:
+                    return
+            else:
+                self.result = result
+                current = self
+        while True:
+            if not (current.paused or current._runningCallbacks):
+                cbs = current.callbacks
+                value = current.result
+                failed = value.__class__ not in _PLAIN and isinstance(value, Failure)
+                if cbs:
+                    if failed:
+                        _disarm(current)
+                    current._runningCallbacks = True
+                    # Entries appended while this runs are picked up by the iterator.
+                    it: Any = iter(cbs)
+                    left = 0  # entries not run when the loop stops early
+                    receiver: Deferred[Any] | None = None  # takes the value over (a marker)
+                    try:
+                        for entry in it:
+                            if entry.__class__ is not tuple:
+                                # A plain callback, the most common entry.
+                                if failed:
+                                    continue
+                                try:
+                                    value = entry(value)
+                                except BaseException as e:
+                                    value = _from_exception(e)
+                                    failed = True
+                                    continue
+                            else:
+                                if failed:
+                                    fn = entry[3]
+                                    args = entry[4]
+                                    kw = entry[5]
+                                else:
+                                    fn = entry[0]
+                                    args = entry[1]
+                                    kw = entry[2]
+                                if fn is None:
+                                    if args is None:
+                                        continue  # no callback for this outcome
+                                    # A marker: hand the value to ``args``, which runs next.
+                                    if kw is _CONTINUE:
+                                        args.paused -= 1
+                                    elif args.called:
+                                        if getattr(args, "_suppressAlreadyCalled", False):
+                                            args._suppressAlreadyCalled = False
+                                            value = None
+                                        else:
+                                            value = _from_exception(AlreadyCalledError(repr(args)))
+                                        failed = value is not None
+                                        continue
+                                    else:
+                                        args.called = True
+                                    args.result = value
+                                    value = None
+                                    if args.callbacks or args.paused or failed:
+                                        receiver = args
+                                        left = it.__length_hint__()
+                                        break
+                                    continue  # nothing for ``args`` to run: it keeps the value
+                                try:
+                                    value = fn(value) if args is None else fn(value, *args, **kw)
+                                except BaseException as e:
+                                    value = _from_exception(e)
+                                    failed = True
+                                    continue
+                            # Exact types first: isinstance() is the slow part here.
+                            cls = value.__class__
+                            if cls in _PLAIN or not (
+                                cls is Deferred or isinstance(value, _SPECIAL)
+                            ):
+                                failed = False
+                            elif cls is Deferred or isinstance(value, Deferred):
+                                # As _adopt() does, inlined: this is the hot path of chaining.
+                                inner = value
+                                if inner.called and not (inner.paused or inner._runningCallbacks):
+                                    value = inner.result  # final already: take it
+                                    inner.result = None
+                                    failed = isinstance(value, Failure)
+                                    if failed:
+                                        _disarm(inner)
+                                elif inner is current:
+                                    value = _from_exception(
+                                        TypeError(f"{current!r} returned itself")
+                                    )
+                                    failed = True
+                                else:
+                                    # Wait for it: see the module comment.
+                                    current.paused += 1
+                                    inner.callbacks.append(
+                                        (None, current, _CONTINUE, None, current, _CONTINUE)
+                                    )
+                                    left = it.__length_hint__()
+                                    break
+                            else:
+                                failed = True  # a Failure
+                    finally:
+                        current.result = value
+                        current._runningCallbacks = False
+                        if left:  # stopped early: drop what ran, keep the rest in line
+                            if left == len(cbs) - 1:
+                                del cbs[0]  # much cheaper than a slice
+                            else:
+                                del cbs[:-left]
+                        else:
+                            cbs.clear()
+                    if receiver is not None:
+                        if left:  # come back for the rest
+                            if givers is None:
+                                givers = [current]
+                            else:
+                                givers.append(current)
+                        current = receiver
+                        continue
+                    if failed and not current.paused:
+                        _arm(current, value)  # the chain ended in a failure
+                elif failed:
+                    _arm(current, value)
+            if not givers:
+                return
+            current = givers.pop()
 
     def errback(self, fail: Failure | BaseException | None = None) -> None:
         """Fire with a failure: ``fail``, an exception, or (no argument) the current one."""
@@ -474,7 +663,7 @@ class Deferred(Generic[_T]):
         A Deferred waiting on another Deferred cancels that one instead.
         """
         if not self.called:
-            canceller = self._canceller
+            canceller = getattr(self, "_canceller", None)
             if canceller is None:
                 # Whoever was to fire it will still do so; let that pass quietly.
                 self._suppressAlreadyCalled = True
@@ -525,113 +714,7 @@ class Deferred(Generic[_T]):
         self._runCallbacks()
 
     def _runCallbacks(self) -> None:
-        if self._runningCallbacks:
-            return  # the loop running this Deferred will see the new state
-        chain: list[Deferred[Any]] = [self]
-        while chain:
-            current = chain[-1]
-            if current.paused or current._runningCallbacks:
-                chain.pop()
-                continue
-            cbs = current.callbacks
-            result = current.result
-            failed = isinstance(result, Failure)
-            if not cbs:
-                chain.pop()
-                if failed:
-                    _arm(current, result)
-                continue
-            if failed:
-                _disarm(current)
-            current._runningCallbacks = True
-            # Entries appended while this runs are picked up by the iterator.
-            it: Any = iter(cbs)
-            left = 0  # entries not run when the loop stops early
-            try:
-                for entry in it:
-                    if entry.__class__ is not tuple:
-                        if failed:
-                            continue
-                        fn = entry  # a plain callback, the most common entry
-                        args = None
-                    else:
-                        if failed:
-                            fn = entry[3]
-                            args = entry[4]
-                            kw = entry[5]
-                        else:
-                            fn = entry[0]
-                            args = entry[1]
-                            kw = entry[2]
-                        if fn is None:
-                            if args is None:
-                                continue  # no callback for this outcome
-                            # A marker: hand the result to ``args``, which runs next.
-                            if kw is _CONTINUE:
-                                args._chainedTo = None
-                                args.paused -= 1
-                            elif args.called:
-                                if getattr(args, "_suppressAlreadyCalled", False):
-                                    args._suppressAlreadyCalled = False
-                                    result = None
-                                else:
-                                    result = _from_exception(AlreadyCalledError(repr(args)))
-                                failed = result is not None
-                                continue
-                            else:
-                                args.called = True
-                            args.result = result
-                            result = None
-                            left = it.__length_hint__()
-                            if not (args.callbacks or args.paused or failed):
-                                # Nothing for ``args`` to run: it just keeps the result.
-                                if left:
-                                    left = 0
-                                    continue
-                            elif left:
-                                chain.append(args)  # come back for the rest
-                            else:
-                                chain[-1] = args  # nothing left here: no need to return
-                            break
-                    try:
-                        result = fn(result) if args is None else fn(result, *args, **kw)
-                    except BaseException as e:
-                        result = _from_exception(e)
-                        failed = True
-                        continue
-                    if not isinstance(result, _SPECIAL):
-                        failed = False
-                    elif isinstance(result, Deferred):
-                        # As _adopt() does, inlined: this is the hot path of chaining.
-                        inner = result
-                        if inner.called and not (inner.paused or inner._runningCallbacks):
-                            result = inner.result  # final already: take it
-                            inner.result = None
-                            failed = isinstance(result, Failure)
-                            if failed:
-                                _disarm(inner)
-                        elif inner is current:
-                            result = _from_exception(TypeError(f"{current!r} returned itself"))
-                            failed = True
-                        else:
-                            # Wait for it: see the module comment.
-                            current._chainedTo = inner
-                            current.paused += 1
-                            inner.callbacks.append(
-                                (None, current, _CONTINUE, None, current, _CONTINUE)
-                            )
-                            chain.pop()
-                            left = it.__length_hint__()
-                            break
-                    else:
-                        failed = True  # a Failure
-            finally:
-                current.result = result
-                current._runningCallbacks = False
-                if left:  # stopped early: drop what ran, keep the rest in line
-                    del cbs[: len(cbs) - left]
-                else:
-                    cbs.clear()
+        _run(self, _RUN)  # the runner is callback() itself: see there
 
     # -- coroutines and asyncio ----------------------------------------------
 
@@ -701,17 +784,23 @@ class Deferred(Generic[_T]):
 
     def __repr__(self) -> str:
         text = f"<{type(self).__name__} at {id(self):#x}"
-        chainedTo = getattr(self, "_chainedTo", None)
-        if chainedTo is not None:
-            text += f" waiting on Deferred at {id(chainedTo):#x}"
-        elif self.called:
-            text += f" current result: {self.result!r}"
+        if self.called:
+            result = self.result
+            if isinstance(result, Deferred):  # a callback returned it: waiting on it
+                text += f" waiting on Deferred at {id(result):#x}"
+            else:
+                text += f" current result: {result!r}"
+        else:
+            chainedTo = getattr(self, "_chainedTo", None)  # set by chainDeferred
+            if chainedTo is not None:
+                text += f" waiting on Deferred at {id(chainedTo):#x}"
         return text + ">"
 
     __str__ = __repr__
 
 
 _SPECIAL = (Deferred, Failure)
+_run = Deferred.callback  # the runner, even where a subclass overrides callback()
 
 
 def _cancelledToTimedOutError(value: Any, timeout: float) -> Any:
@@ -733,7 +822,6 @@ def succeed(result: _T) -> Deferred[_T]:
     d.called = True
     d.paused = 0
     d._runningCallbacks = False
-    d._canceller = None
     d.result = result
     return d
 
