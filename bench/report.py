@@ -312,6 +312,101 @@ def tls_section(tls: dict[str, Any], targets: Targets) -> list[str]:
     return out
 
 
+WEB_NAMES = {
+    "torsion": "torsion run web",
+    "torsion-log": "torsion run web --access-log",
+    "twisted": "twist web",
+}
+
+
+def web_section(web: dict[str, Any], targets: Targets) -> list[str]:
+    out = ["## 6. Web (static files over HTTP/1.1)", ""]
+    labels = {"small": "small file", "64k": "64 KiB file"}
+    if "skipped" in web:
+        for label in labels.values():
+            targets.check(f"web {label}: torsion / twist web", None, 2.0)
+        return [*out, f"Skipped: {web['skipped']}", ""]
+    runs = web["runs"]
+    systems = web["systems"]
+    files = web["files"]
+    rps = medians(runs, "rps", "file")
+    sp = spread(runs, "rps", "file")
+    p50 = medians(runs, "p50", "file")
+    p99 = medians(runs, "p99", "file")
+    user = medians(runs, "cpu_user_us", "file")
+    kern = medians(runs, "cpu_sys_us", "file")
+    errors = sum(r["errors"] for r in runs)
+    mine = [s for s in systems if s != "twisted"]
+    names = {s: WEB_NAMES.get(s, s) for s in systems}
+    out += [
+        "Each server is started from its command line, serving the same folder (a"
+        f" {files['small']['size']:,}-byte text file and a {files['64k']['size'] // 1024} KiB"
+        " binary file), its log going to a file:",
+        "",
+        "```",
+        *(web["commands"][s] for s in systems),
+        "```",
+        "",
+        f"The load is `wrk -t1 -c{web['conns']} -d{web['seconds']}s --latency URL` (one thread,"
+        f" {web['conns']} keep-alive connections) on the client core. `twist web` logs a line per"
+        " request by default (JSON, as its output is not a terminal); `torsion run web` logs"
+        " none unless given `--access-log`, so that column is the like-for-like comparison."
+        f" Requests per second, median of {web['rounds']} rounds (spread in brackets), and"
+        " torsion's ratio to twist web (higher is better for torsion):",
+        "",
+    ]
+    rows = []
+    for f in files:
+        row = [labels.get(f, f)]
+        row += [f"{fmt(rps.get((f, s)))} ({sp.get((f, s), 0):.0%})" for s in systems]
+        row += [fmt(ratio(rps.get((f, s)), rps.get((f, "twisted"))), ".2f") for s in mine]
+        rows.append(row)
+    header = ["file", *(f"`{names[s]}`" for s in systems)]
+    header += [f"{'torsion --access-log' if s == 'torsion-log' else s}/twist" for s in mine]
+    out += table(header, rows)
+    bad = "no" if not errors else f"{errors:,.0f}"
+    out += [
+        "",
+        f"wrk counted {bad} socket errors or non-2xx/3xx responses over all runs.",
+        "",
+        "Latency, p50 / p99 in ms (median over rounds):",
+        "",
+    ]
+    rows = [
+        [labels.get(f, f)]
+        + [f"{fmt(p50.get((f, s)), '.2f')} / {fmt(p99.get((f, s)), '.2f')}" for s in systems]
+        for f in files
+    ]
+    out += table(["file", *(f"`{names[s]}`" for s in systems)], rows)
+    out += [
+        "",
+        "The server's CPU time per request, user + system, in microseconds (median over rounds,"
+        " from /proc), and torsion's over twist web's (lower is better for torsion):",
+        "",
+    ]
+    rows = []
+    for f in files:
+        total = {}
+        row = [labels.get(f, f)]
+        for s in systems:
+            u, k = user.get((f, s)), kern.get((f, s))
+            total[s] = u + k if u is not None and k is not None else None
+            row.append(f"{fmt(u, '.1f')} + {fmt(k, '.1f')}")
+        row += [fmt(ratio(total[s], total.get("twisted")), ".2f") for s in mine]
+        rows.append(row)
+    out += table(header, rows)
+    out.append("")
+    for f, label in labels.items():
+        value = ratio(rps.get((f, "torsion")), rps.get((f, "twisted")))
+        targets.check(f"web {label}: torsion / twist web", value, 2.0)
+    return out
+
+
+def others_text(others: dict[str, Any]) -> str:
+    parts = ", ".join(f"{k} {v:.0%}" for k, v in others["parts"].items())
+    return f"{others['run']:.0%} of all cores ({parts})"
+
+
 def machine_section(res: dict[str, Any]) -> list[str]:
     m = res["machine"]
     v = m.get("versions", {})
@@ -325,6 +420,11 @@ def machine_section(res: dict[str, Any]) -> list[str]:
             "CPU idle before / after the run",
             f"{res.get('idle_before', 0):.0%} / {res.get('idle_after', 0):.0%}",
         ],
+        *(
+            [["CPU used by other processes during the run", others_text(res["others_cpu"])]]
+            if "others_cpu" in res
+            else []
+        ),
         ["date", res["started"]],
         ["run time", f"{res['elapsed_s']:.0f} s"],
     ]
@@ -353,7 +453,10 @@ def write_markdown(res: dict[str, Any], chart: str | None) -> str:
         body += memory_section(res["memory"], targets)
     if "tls" in res:
         body += tls_section(res["tls"], targets)
+    if "web" in res:
+        body += web_section(res["web"], targets)
     idle = min(res.get("idle_before", 1.0), res.get("idle_after", 1.0))
+    busy = {k: v for k, v in res.get("others_cpu", {}).get("parts", {}).items() if v >= 0.1}
     head = [
         "# Benchmarks",
         "",
@@ -368,15 +471,23 @@ def write_markdown(res: dict[str, Any], chart: str | None) -> str:
         "Method: each server runs in its own process pinned to core 0, the load client on"
         " core 1 (`taskset`); a fresh server per measurement, one warm-up connection opened"
         " and closed first; systems alternate, in an order rotated each round. Load clients:"
-        " `echoload` (TCP) from the shared bench tools and `bench/tlsload.c` (TLS), both C."
-        " Servers: `bench/servers/` (torsion and Twisted's epoll reactor share one file that"
-        " differs only by its imports; asyncio and uvloop use `asyncio.Protocol`).",
+        " `echoload` (TCP) from the shared bench tools and `bench/tlsload.c` (TLS), both C,"
+        " and `wrk` (HTTP). Servers: `bench/servers/` (torsion and Twisted's epoll reactor"
+        " share one file that differs only by its imports; asyncio and uvloop use"
+        " `asyncio.Protocol`), and for HTTP the `torsion` and `twist` commands themselves.",
         "",
     ]
     if idle < 0.9:
         head += [
             f"**Note:** other processes were using the CPU around this run (idle {idle:.0%}"
             " of the time before or after it); the figures are noisier than on a quiet machine.",
+            "",
+        ]
+    if busy:
+        shares = ", ".join(f"{v:.0%} during {k}" for k, v in busy.items())
+        head += [
+            f"**Note:** other processes used the CPU while this run measured ({shares}, as a"
+            " share of all cores); those parts' figures are noisier than on a quiet machine.",
             "",
         ]
     head += ["## Targets", "", *targets.markdown(), ""]

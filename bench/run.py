@@ -1,11 +1,13 @@
 """Run torsion's benchmark suite against Twisted, asyncio, uvloop and C; write BENCHMARKS.md.
 
-    python bench/run.py            # the full run (~7 minutes): BENCHMARKS.md, docs/bench-echo.png
+    python bench/run.py            # the full run (~8 minutes): BENCHMARKS.md, docs/bench-echo.png
     python bench/run.py --quick    # a short run (<1 minute) into bench/out/ only
 
 Parts (``--only``, comma-separated): echo (TCP echo throughput and latency),
 churn (connections per second), core (bench/bench_core.py: Deferreds, timers,
-coroutines, import time), memory (RSS per idle connection), tls (TLS echo).
+coroutines, import time), memory (RSS per idle connection), tls (TLS echo),
+web (``torsion run web`` against ``twist web`` serving static files, under wrk;
+skipped, with the reason, when wrk is not installed).
 The raw figures of every run go to bench/out/results[-quick].json; the report
 can be rewritten from them with ``python bench/report.py``.
 ``--torsion-src DIR`` benchmarks another copy of torsion's ``src`` (for A/B
@@ -16,16 +18,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import common as c
 
-PARTS = ("echo", "churn", "core", "memory", "tls")
+PARTS = ("echo", "churn", "core", "memory", "tls", "web")
 SYSTEMS = ["torsion", "twisted", "asyncio", "uvloop"]
 
 
@@ -43,6 +49,8 @@ def settings(quick: bool) -> dict[str, Any]:
             "tls_seconds": 0.5,
             "core_args": ["--rounds", "2", "--only", "d"],
             "core_timeout": 30,
+            "web_conns": 50,
+            "web_seconds": 1,
         }
     # Four short rounds rather than two long ones: on a shared machine the
     # median of four resists a burst of someone else's work better.
@@ -58,7 +66,57 @@ def settings(quick: bool) -> dict[str, Any]:
         "tls_seconds": 1.5,
         "core_args": ["--rounds", "2"],
         "core_timeout": 240,
+        "web_conns": 50,
+        "web_seconds": 3,
     }
+
+
+def machine_busy_s() -> float:
+    """CPU seconds all cores have spent busy since boot (/proc/stat; steal counts as busy)."""
+    with open("/proc/stat") as f:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = map(
+            int, f.readline().split()[1:9]
+        )
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_s() -> float:
+    """CPU seconds used by this runner and every child (servers, load clients) it waited for."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        r = resource.getrusage(who)
+        total += r.ru_utime + r.ru_stime
+    return total
+
+
+class Others:
+    """How much of the machine other processes used while each part ran.
+
+    The CPU idle figures before and after the run miss someone else's work in
+    the middle of it; this counts the machine's busy time during each part
+    less what the runner and its children used, as a share of all cores.
+    """
+
+    def __init__(self) -> None:
+        self.parts: dict[str, float] = {}
+        self.wall: dict[str, float] = {}
+        self.busy: dict[str, float] = {}
+
+    @contextmanager
+    def part(self, name: str) -> Iterator[None]:
+        t0, busy0, own0 = time.monotonic(), machine_busy_s(), own_cpu_s()
+        try:
+            yield
+        finally:
+            wall = time.monotonic() - t0
+            others = max(0.0, machine_busy_s() - busy0 - (own_cpu_s() - own0))
+            self.wall[name], self.busy[name] = wall, others
+            self.parts[name] = others / (wall * (os.cpu_count() or 1))
+            c.log(f"  other processes used {self.parts[name]:.0%} of the CPU during {name}")
+
+    def summary(self) -> dict[str, Any]:
+        wall = sum(self.wall.values()) * (os.cpu_count() or 1)
+        return {"parts": self.parts, "run": sum(self.busy.values()) / wall if wall else 0.0}
 
 
 def run_core(args: list[str], out: Path, timeout: float) -> dict[str, Any]:
@@ -117,35 +175,57 @@ def main(argv: list[str] | None = None) -> int:
         "idle_before": c.cpu_idle(),
     }
     c.log(f"machine idle {res['idle_before']:.0%}; parts: {', '.join(parts)}")
+    others = Others()
     if "echo" in parts:
         import echo
 
         c.log("TCP echo")
-        res["echo"] = echo.run(
-            [*SYSTEMS, "c"], cfg["echo_sizes"], cfg["echo_conns"], rounds, cfg["echo_seconds"], src
-        )
+        with others.part("echo"):
+            res["echo"] = echo.run(
+                [*SYSTEMS, "c"],
+                cfg["echo_sizes"],
+                cfg["echo_conns"],
+                rounds,
+                cfg["echo_seconds"],
+                src,
+            )
     if "churn" in parts:
         import churn
 
         c.log("connection churn")
-        res["churn"] = churn.run(SYSTEMS, rounds, cfg["churn_seconds"], 10, src)
+        with others.part("churn"):
+            res["churn"] = churn.run(SYSTEMS, rounds, cfg["churn_seconds"], 10, src)
     if "core" in parts:
         c.log("core: bench/bench_core.py")
-        res["core"] = run_core(cfg["core_args"], a.out, cfg["core_timeout"])
+        with others.part("core"):
+            res["core"] = run_core(cfg["core_args"], a.out, cfg["core_timeout"])
         if "skipped" in res["core"]:
             c.log(f"  skipped: {res['core']['skipped']}")
     if "memory" in parts:
         import memory
 
         c.log("memory per idle connection")
-        res["memory"] = memory.run(SYSTEMS, cfg["memory_conns"], cfg["memory_rounds"], src)
+        with others.part("memory"):
+            res["memory"] = memory.run(SYSTEMS, cfg["memory_conns"], cfg["memory_rounds"], src)
     if "tls" in parts:
         import tls
 
         c.log("TLS echo")
-        res["tls"] = tls.run(SYSTEMS, cfg["tls_sizes"], 10, rounds, cfg["tls_seconds"], src)
+        with others.part("tls"):
+            res["tls"] = tls.run(SYSTEMS, cfg["tls_sizes"], 10, rounds, cfg["tls_seconds"], src)
         if "skipped" in res["tls"]:
             c.log(f"  skipped: {res['tls']['skipped']}")
+    if "web" in parts:
+        import web
+
+        c.log("web: static files over HTTP/1.1, under wrk")
+        with others.part("web"):
+            res["web"] = web.run(
+                web.SYSTEMS, cfg["web_conns"], rounds, cfg["web_seconds"], a.out, src
+            )
+        if "skipped" in res["web"]:
+            c.log(f"  skipped: {res['web']['skipped']}")
+    res["others_cpu"] = others.summary()
     res["idle_after"] = c.cpu_idle()
     res["elapsed_s"] = time.time() - started
     raw = a.out / f"results{suffix}.json"

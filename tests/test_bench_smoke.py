@@ -3,7 +3,8 @@
 Each piece runs in a tiny mode: the C tools are built, every echo server
 answers a 0.3 s echoload run, the churn clients complete connections, the
 memory probe sees connections, the TLS client talks to torsion's TLS server,
-and the report (markdown and chart) is written from the figures.
+wrk loads ``torsion run web`` and ``twist web``, and the report (markdown and
+chart) is written from the figures.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import common  # noqa: E402
 import echo  # noqa: E402
 import memory  # noqa: E402
 import tls  # noqa: E402
+import web  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     shutil.which(common.os.environ.get("CC", "cc")) is None
@@ -79,6 +81,46 @@ def test_tls_client_against_torsion() -> None:
     assert r["trips"] > 0
 
 
+WRK_OUTPUT = """Running 1s test @ http://127.0.0.1:1/small.txt
+  1 threads and 4 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   180.50us   60.10us   2.10ms   90.00%
+    Req/Sec    20.00k     1.00k   22.00k    70.00%
+  Latency Distribution
+     50%  170.00us
+     75%  190.00us
+     90%  220.00us
+     99%    1.20ms
+  20000 requests in 1.00s, 31.00MB read
+  Non-2xx or 3xx responses: 3
+Requests/sec:  19990.50
+Transfer/sec:     30.98MB
+"""
+
+
+def test_wrk_output_is_parsed() -> None:
+    r = web.parse_wrk(WRK_OUTPUT)
+    assert r["requests"] == 20000
+    assert r["rps"] == 19990.5
+    assert r["p50"] == pytest.approx(0.17)
+    assert r["p99"] == pytest.approx(1.2)
+    assert r["mbps"] == pytest.approx(30.98)
+    assert r["errors"] == 3
+
+
+@pytest.mark.parametrize("system", ["torsion", "twisted"])
+def test_web_servers_answer_wrk(system: str, tmp_path: Path) -> None:
+    problem = web.problem()
+    if problem:
+        pytest.skip(problem)
+    root = web.make_root(tmp_path / "root")
+    r = web.measure(system, "small", root, 4, 1)
+    assert r["errors"] == 0
+    assert r["requests"] > 0
+    assert 0 < r["p50"] <= r["p99"]
+    assert r["cpu_user_us"] + r["cpu_sys_us"] > 0
+
+
 def fake_results() -> dict[str, Any]:
     systems = ["torsion", "twisted", "asyncio", "uvloop"]
     echo_runs = [
@@ -104,6 +146,7 @@ def fake_results() -> dict[str, Any]:
         "elapsed_s": 1.0,
         "idle_before": 1.0,
         "idle_after": 1.0,
+        "others_cpu": {"parts": {"echo": 0.25, "web": 0.01}, "run": 0.1},
         "machine": common.machine(),
         "echo": {"systems": [*systems, "c"], "seconds": 0.3, "rounds": 2, "runs": echo_runs},
         "churn": {
@@ -148,6 +191,29 @@ def fake_results() -> dict[str, Any]:
             ],
         },
         "tls": {"skipped": "not in this test"},
+        "web": {
+            "systems": web.SYSTEMS,
+            "conns": 50,
+            "seconds": 1,
+            "rounds": 1,
+            "files": {k: {"name": n, "size": s} for k, (n, s) in web.FILES.items()},
+            "commands": {s: f"python -m {s} web" for s in web.SYSTEMS},
+            "runs": [
+                {
+                    "system": s,
+                    "file": f,
+                    "round": 0,
+                    "rps": rps,
+                    "p50": 1.0,
+                    "p99": 2.0,
+                    "errors": 0,
+                    "cpu_user_us": 10.0,
+                    "cpu_sys_us": 5.0,
+                }
+                for f in web.FILES
+                for s, rps in zip(web.SYSTEMS, (3000.0, 2000.0, 1000.0), strict=True)
+            ],
+        },
     }
 
 
@@ -162,6 +228,10 @@ def test_report_writes_markdown_and_chart(tmp_path: Path) -> None:
     assert "## Targets" in text
     assert "echo 1 KiB x 10 conns: torsion / uvloop" in text
     assert "python bench/run.py --quick" in text
+    assert "| web small file: torsion / twist web | 3.00 (target >= 2) | met |" in text
+    assert "Web (static files over HTTP/1.1)" in text
+    assert "| CPU used by other processes during the run | 10% of all cores (echo 25%" in text
+    assert "(25% during echo, as a share of all cores)" in text
     if importlib.util.find_spec("matplotlib") is not None:
         assert chart.stat().st_size > 0
         assert "](echo.png)" in text
