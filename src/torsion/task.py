@@ -83,8 +83,9 @@ class Clock:
     def _cancelCall(self, call: DelayedCall) -> None:
         self._unqueue(call)
 
-    def _rescheduleCall(self, call: DelayedCall) -> None:
+    def _rescheduleCall(self, call: DelayedCall, time: float) -> None:
         self._unqueue(call)
+        call.time = time
         self._queue(call)
 
     def getDelayedCalls(self) -> list[DelayedCall]:

@@ -1,18 +1,34 @@
-"""DelayedCall and the timer heap behind ``callLater``.
+"""DelayedCall and the timer queue behind ``callLater``.
 
 Theory of operation
 -------------------
-The heap holds ``(time, seq, call)`` tuples; tuples compare in C, so heap
-operations never call back into Python.  ``seq`` is a global counter, which
-makes calls due at the same time run in the order they were scheduled, and
-identifies the *current* entry of a call: ``reset()``/``delay()`` push a new
-entry and bump ``call._seq``, leaving the old one stale.  Cancellation is lazy:
-a cancelled or stale entry stays in the heap and is skipped when it reaches the
-top.  When more than half the heap is dead it is rebuilt, so memory stays
-proportional to the live timers (schedule 100k, cancel half: one rebuild).
+The queue is a heap of bare floats (the due times) plus a dict from each due
+time to its *bucket*: the DelayedCall due then, or a list of them in the order
+they were scheduled when several share the exact same time.  Comparing floats
+is the cheapest comparison there is, and a heap entry is not a container the
+garbage collector has to track: a pending timer costs one tracked object, the
+DelayedCall.
+
+Cancelling (or moving, with ``reset``/``delay``) takes the call out of its
+bucket at once; a bucket left empty is dropped from the dict, and its time
+stays in the heap as a *dead* entry, skipped when it reaches the top.  Once a
+quarter of the heap is dead it is rebuilt from the dict's keys (the live
+times), so memory stays proportional to the live timers and the loop never
+pops dead entries one by one in the usual pattern (most timeouts are
+cancelled).  A time may appear twice in the heap (dropped, then used again);
+the first pop takes the bucket and the second finds none, as a dead entry.
+
+``runDue`` pops the due times in order and runs their calls one at a time; a
+shared bucket goes back in the queue with its remaining calls after each one,
+so a call can cancel or move the others as usual.  Each call gets a ``_seq``
+from a global counter when scheduled or moved: calls scheduled during a pass
+(``_seq`` past the pass's limit) are set aside and wait for the next turn even
+when due.  One set aside and then cancelled or moved in the same pass is not
+queued again (its ``_seq`` changed, or it is marked cancelled).
 
 A DelayedCall only knows its *owner* (the TimerQueue, or ``task.Clock``): the
-owner provides ``seconds()``, ``_cancelCall(call)`` and ``_rescheduleCall(call)``.
+owner provides ``seconds()``, ``_cancelCall(call)`` and
+``_rescheduleCall(call, time)``.
 """
 
 from __future__ import annotations
@@ -30,12 +46,14 @@ _seq = itertools.count()
 _NOKW: dict[str, Any] = {}
 _heappush = heapq.heappush
 _heappop = heapq.heappop
+_heapify = heapq.heapify
+_new = object.__new__
 
 
 class _Owner(Protocol):
     def seconds(self) -> float: ...
     def _cancelCall(self, call: DelayedCall) -> None: ...
-    def _rescheduleCall(self, call: DelayedCall) -> None: ...
+    def _rescheduleCall(self, call: DelayedCall, time: float) -> None: ...
 
 
 class DelayedCall:
@@ -81,8 +99,7 @@ class DelayedCall:
             raise error.AlreadyCancelled()
         if self.called:
             raise error.AlreadyCalled()
-        self.time = self._owner.seconds() + secondsFromNow
-        self._owner._rescheduleCall(self)
+        self._owner._rescheduleCall(self, self._owner.seconds() + secondsFromNow)
 
     def delay(self, secondsLater: float) -> None:
         """Run this call ``secondsLater`` seconds later than scheduled (negative: earlier)."""
@@ -90,8 +107,7 @@ class DelayedCall:
             raise error.AlreadyCancelled()
         if self.called:
             raise error.AlreadyCalled()
-        self.time += secondsLater
-        self._owner._rescheduleCall(self)
+        self._owner._rescheduleCall(self, self.time + secondsLater)
 
     def active(self) -> bool:
         """True until the call has run or been cancelled."""
@@ -109,60 +125,99 @@ class DelayedCall:
         return f"<DelayedCall {id(self):#x} [{state}] at {self.time:.6f} {name}>"
 
 
-class TimerQueue:
-    """The reactor's timers: a heap with lazy cancellation (see the module comment)."""
+_Bucket = DelayedCall | list[DelayedCall]
 
-    __slots__ = ("_dead", "_heap", "seconds")
+
+class TimerQueue:
+    """The reactor's timers: a heap of due times and their buckets (see the module comment)."""
+
+    __slots__ = ("_buckets", "_dead", "_times", "seconds")
 
     def __init__(self, seconds: Callable[[], float]) -> None:
-        self._heap: list[tuple[float, int, DelayedCall]] = []
+        self._times: list[float] = []
+        self._buckets: dict[float, _Bucket] = {}
         self._dead = 0
         self.seconds = seconds
 
     def callLater(self, delay: float, f: Callable[..., Any], *args: Any, **kw: Any) -> DelayedCall:
         if not callable(f):
             raise TypeError(f"callLater needs a callable, got {f!r}")
-        # An empty kw is shared rather than kept per call: 100k pending timers
-        # would otherwise keep 100k empty dicts for the garbage collector to scan.
-        call = DelayedCall(self.seconds() + delay, f, args, kw or _NOKW, self)
-        call._seq = seq = next(_seq)
-        _heappush(self._heap, (call.time, seq, call))
+        if not delay >= 0:  # also refuses NaN, which would break the heap's order
+            raise ValueError(f"callLater needs a delay >= 0 seconds, got {delay!r}")
+        # Set up here rather than by DelayedCall.__init__ (one frame less).  An
+        # empty kw is shared rather than kept per call: 100k pending timers would
+        # otherwise keep 100k empty dicts for the garbage collector to scan.
+        call = _new(DelayedCall)
+        call.time = when = self.seconds() + delay
+        call.func = f
+        call.args = args
+        call.kw = kw or _NOKW
+        call._owner = self
+        call._seq = next(_seq)
+        call.cancelled = call.called = 0
+        bucket = self._buckets.setdefault(when, call)
+        if bucket is call:
+            _heappush(self._times, when)
+        else:
+            self._share(when, bucket, call)
         return call
 
-    # Rebuilding costs O(live); popping a dead entry costs O(log n).  Rebuild
-    # once a quarter of the heap is dead: with the usual pattern (most timers
-    # are cancelled before they fire, e.g. connection timeouts) the heap stays
-    # small and the loop never pops dead entries one by one.
+    def _add(self, call: DelayedCall) -> None:
+        """Queue ``call`` at ``call.time`` (as callLater does)."""
+        when = call.time
+        bucket = self._buckets.setdefault(when, call)
+        if bucket is call:
+            _heappush(self._times, when)
+        else:
+            self._share(when, bucket, call)
+
+    def _share(self, when: float, bucket: _Bucket, call: DelayedCall) -> None:
+        """Add ``call`` to the bucket of the other calls due at ``when``."""
+        if bucket.__class__ is list:
+            bucket.append(call)
+        else:
+            self._buckets[when] = [bucket, call]  # type: ignore[list-item]
+
     def _cancelCall(self, call: DelayedCall) -> None:
+        when = call.time
+        buckets = self._buckets
+        bucket = buckets.get(when)
+        if bucket is call:
+            del buckets[when]
+        elif bucket.__class__ is list:
+            try:
+                bucket.remove(call)
+            except ValueError:
+                return  # its bucket is being run: runDue skips it
+            if bucket:
+                return
+            del buckets[when]
+        else:
+            return  # its bucket is being run: runDue skips it
+        # Rebuilding costs O(live); popping a dead entry costs O(log n).
         self._dead = dead = self._dead + 1
-        if dead > 64 and dead > len(self._heap) >> 2:
-            self._compact()
+        if dead > 64 and dead > len(self._times) >> 2:
+            self._times = times = list(buckets)
+            _heapify(times)
+            self._dead = 0
 
-    def _rescheduleCall(self, call: DelayedCall) -> None:
-        call._seq = seq = next(_seq)
-        _heappush(self._heap, (call.time, seq, call))
+    def _rescheduleCall(self, call: DelayedCall, time: float) -> None:
         self._cancelCall(call)
-
-    def _compact(self) -> None:
-        heap = [e for e in self._heap if e[1] == e[2]._seq and not e[2].cancelled]
-        heapq.heapify(heap)
-        self._heap = heap
-        self._dead = 0
-
-    def __len__(self) -> int:
-        return len(self._heap) - self._dead
+        call.time = time
+        call._seq = next(_seq)
+        self._add(call)
 
     def timeout(self, now: float) -> float | None:
         """Seconds until the next live call is due (0 if one is due), or None if none."""
-        heap = self._heap
-        while heap:
-            when, seq, call = heap[0]
-            if seq != call._seq or call.cancelled:
-                _heappop(heap)
-                self._dead -= 1
-                continue
-            delta = when - now
-            return delta if delta > 0.0 else 0.0
+        times = self._times
+        buckets = self._buckets
+        while times:
+            when = times[0]
+            if when in buckets:
+                delta = when - now
+                return delta if delta > 0.0 else 0.0
+            _heappop(times)
+            self._dead -= 1
         return None
 
     def runDue(self, now: float) -> None:
@@ -170,41 +225,59 @@ class TimerQueue:
 
         An exception in a call is logged and the others still run.
         """
-        heap = self._heap
-        if not heap or heap[0][0] > now:
+        times = self._times
+        if not times or times[0] > now:
             return
         limit = next(_seq)
-        later: list[tuple[float, int, DelayedCall]] | None = None
-        while heap and heap[0][0] <= now:
-            entry = _heappop(heap)
-            call = entry[2]
-            if entry[1] != call._seq or call.cancelled:
-                self._dead -= 1
-                continue
-            if entry[1] > limit:
-                # Scheduled by a call in this pass: it runs on the next turn.
-                if later is None:
-                    later = []
-                later.append(entry)
-                continue
-            call.called = 1
-            try:
-                if call.kw:
-                    call.func(*call.args, **call.kw)
+        buckets = self._buckets
+        later: list[tuple[DelayedCall, int]] = []  # due, but scheduled during this pass
+        try:
+            while times and times[0] <= now:
+                when = _heappop(times)
+                bucket = buckets.pop(when, None)
+                if bucket is None:
+                    self._dead -= 1
+                    continue
+                if bucket.__class__ is list:
+                    # Take the first; the rest stay queued (so that the calls
+                    # that run first may cancel or move them as usual).
+                    call = bucket.pop(0)
+                    if bucket:
+                        buckets[when] = bucket
+                        _heappush(times, when)
                 else:
-                    call.func(*call.args)
-            except BaseException as e:
-                if not isinstance(e, Exception):
-                    raise
-                _log.log_failure(f"Unhandled error in delayed call {call!r}:", e)
-            heap = self._heap  # a compaction may have replaced it
-        if later:
-            for entry in later:
-                _heappush(heap, entry)
+                    call = bucket  # type: ignore[assignment]
+                if call._seq > limit:
+                    # Scheduled (or moved) by a call in this pass: it runs next turn.
+                    later.append((call, call._seq))
+                    continue
+                call.called = 1
+                try:
+                    if call.kw:
+                        call.func(*call.args, **call.kw)
+                    else:
+                        call.func(*call.args)
+                except Exception as e:
+                    _log.log_failure(f"Unhandled error in delayed call {call!r}:", e)
+                times = self._times  # a compaction may have replaced it
+        finally:
+            for call, seq in later:
+                if call._seq == seq and not call.cancelled:  # not moved or cancelled since
+                    self._add(call)
+
+    def __len__(self) -> int:
+        return sum(1 if b.__class__ is not list else len(b) for b in self._buckets.values())
 
     def getDelayedCalls(self) -> list[DelayedCall]:
-        return [e[2] for e in self._heap if e[1] == e[2]._seq and not e[2].cancelled]
+        calls: list[DelayedCall] = []
+        for bucket in self._buckets.values():
+            if bucket.__class__ is list:
+                calls.extend(bucket)
+            else:
+                calls.append(bucket)  # type: ignore[arg-type]
+        return calls
 
     def clear(self) -> None:
-        self._heap = []
+        self._times = []
+        self._buckets = {}
         self._dead = 0
