@@ -627,6 +627,77 @@ def test_inner_hands_over_then_runs_its_own_entries() -> None:
     assert outer.callbacks == [] and inner.callbacks == []
 
 
+# After an inner Deferred hands its result over, the outer's next callback runs
+# at once (the fast path of chaining): each way that callback can end.
+
+
+def _waiting_outer(next_step: Any) -> tuple[Deferred[Any], Deferred[Any], list[Any]]:
+    outer: Deferred[Any] = Deferred()
+    inner: Deferred[Any] = Deferred()
+    seen: list[Any] = []
+    outer.addCallback(lambda r: inner)
+    outer.addCallback(next_step)
+    outer.addCallbacks(lambda r: seen.append(("ok", r)), lambda f: seen.append(("err", f)))
+    outer.callback(0)
+    return outer, inner, seen
+
+
+def test_after_hand_over_a_raising_callback_takes_the_errback_path() -> None:
+    def boom(r: int) -> None:
+        raise ValueError(f"boom {r}")
+
+    outer, inner, seen = _waiting_outer(boom)
+    inner.callback(3)  # must not raise here: the failure belongs to outer's chain
+    [(kind, failure)] = seen
+    assert kind == "err" and failure.check(ValueError) and str(failure.value) == "boom 3"
+    assert inner.result is None and outer.result is None and not outer.paused
+
+
+def test_after_hand_over_a_callback_returning_a_fired_deferred_takes_its_result() -> None:
+    outer, inner, seen = _waiting_outer(lambda r: succeed(r * 10))
+    inner.callback(3)
+    assert seen == [("ok", 30)]
+    assert not outer.paused
+
+
+def test_after_hand_over_a_callback_returning_a_pending_deferred_waits_again() -> None:
+    second: Deferred[int] = Deferred()
+    outer, inner, seen = _waiting_outer(lambda r: second)
+    inner.callback(3)
+    assert seen == [] and outer.paused
+    assert f"waiting on Deferred at {id(second):#x}" in repr(outer)
+    second.callback(4)
+    assert seen == [("ok", 4)] and not outer.paused
+
+
+def test_after_hand_over_a_callback_returning_its_own_deferred_fails() -> None:
+    box: list[Deferred[Any]] = []
+    outer, inner, seen = _waiting_outer(lambda r: box[0])
+    box.append(outer)
+    inner.callback(3)
+    [(kind, failure)] = seen
+    assert kind == "err" and failure.check(TypeError)
+    assert not outer.paused
+
+
+def test_after_hand_over_a_callback_returning_a_failure_takes_the_errback_path() -> None:
+    outer, inner, seen = _waiting_outer(lambda r: Failure(KeyError(r)))
+    inner.callback(3)
+    [(kind, failure)] = seen
+    assert kind == "err" and failure.check(KeyError)
+    assert outer.callbacks == [] and outer.result is None
+
+
+def test_a_waiting_deferred_paused_by_its_user_runs_nothing_until_unpaused() -> None:
+    ran: list[Any] = []
+    outer, inner, seen = _waiting_outer(lambda r: ran.append(r) or r)
+    outer.pause()
+    inner.callback(3)
+    assert ran == [] and seen == []
+    outer.unpause()
+    assert ran == [3] and seen == [("ok", 3)]
+
+
 def test_waiting_on_subclass_and_subclass_waiting() -> None:
     class Sub(Deferred[Any]):
         pass

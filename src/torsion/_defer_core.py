@@ -39,7 +39,9 @@ cleared.  ``_runningCallbacks`` keeps a Deferred from being run by two loops at
 once; the loop already running it picks up what was added.
 
 Fast paths: firing a Deferred whose first entry is a ``_CONTINUE`` marker (the
-usual way an inner Deferred fires) hands the result over before any loop setup;
+usual way an inner Deferred fires) hands the result over before any loop setup,
+and calls the next entry of the Deferred that carries on if it is a plain
+callback (often returning the next Deferred to wait on) before the loop too;
 ``addCallback`` on a fired, idle Deferred calls the callback at once (and
 ``addErrback`` on a success does nothing); ``succeed`` builds a fired Deferred
 directly.  Results of exact builtin types (``_PLAIN``) skip the isinstance()
@@ -509,6 +511,34 @@ class Deferred(Generic[_T]):
                     current = self  # nothing for ``current`` to run: it keeps the result
                 else:
                     return
+                # The usual next step: the Deferred that carries on starts with
+                # a plain callback (which often returns the next Deferred to wait
+                # on).  Call it here, without the loop's set-up; the loop then
+                # runs what is left, or finds the Deferred waiting.
+                cbs = current.callbacks
+                if cbs and not (current.paused or current._runningCallbacks):
+                    entry = cbs[0]
+                    value = current.result
+                    if entry.__class__ is not tuple and (
+                        value.__class__ in _PLAIN or not isinstance(value, Failure)
+                    ):
+                        current._runningCallbacks = True
+                        try:
+                            value = entry(value)  # type: ignore[operator]  # a plain entry
+                        except BaseException as e:
+                            value = _from_exception(e)
+                        current._runningCallbacks = False
+                        del cbs[0]
+                        cls = value.__class__
+                        if cls is Deferred and not value.called:
+                            # Wait for it, as _adopt() does.
+                            current.paused += 1
+                            value.callbacks.append(
+                                (None, current, _CONTINUE, None, current, _CONTINUE)
+                            )
+                        elif cls not in _PLAIN and isinstance(value, Deferred):
+                            value = _adopt(current, value)
+                        current.result = value
             else:
                 self.result = result
                 current = self
