@@ -105,11 +105,16 @@ _LOAD_RE = re.compile(
 def run_load(tool: Path, port: int, conns: int, size: int, seconds: float) -> dict[str, float]:
     """Run an echoload-style client on the client core and parse its figures."""
     cmd = [*taskset(CLIENT_CPU), str(tool), HOST, str(port), str(conns), str(size), str(seconds)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     m = _LOAD_RE.search(proc.stdout)
     if m is None:
         raise RuntimeError(f"{tool.name} failed ({proc.returncode}): {proc.stdout}{proc.stderr}")
     out = {k: float(v) for k, v in m.groupdict().items()}
+    # How busy the client's core was: near 1.0, the client set the pace.
+    used = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    out["client_busy"] = used / seconds
     return out
 
 
@@ -184,6 +189,22 @@ class Server:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+def load_server(
+    tool: Path, server: Server, conns: int, size: int, seconds: float
+) -> dict[str, float]:
+    """``run_load`` against ``server``, plus the server's CPU time per round trip.
+
+    The CPU per trip is what the server costs, whichever side was the bottleneck.
+    """
+    user0, sys0 = cpu_times(server.pid)
+    r = run_load(tool, server.port, conns, size, seconds)
+    user1, sys1 = cpu_times(server.pid)
+    trips = max(r["trips"], 1)
+    r["cpu_user_us"] = (user1 - user0) / trips * 1e6
+    r["cpu_sys_us"] = (sys1 - sys0) / trips * 1e6
+    return r
 
 
 def cpu_times(pid: int) -> tuple[float, float]:

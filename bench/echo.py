@@ -18,14 +18,7 @@ def measure(
 ) -> dict[str, float]:
     with c.echo_server(system, torsion_src) as server:
         c.warm_up(server.port, size)
-        user0, sys0 = c.cpu_times(server.pid)
-        r = c.run_load(c.echoload(), server.port, conns, size, seconds)
-        user1, sys1 = c.cpu_times(server.pid)
-    # The server's CPU time per round trip: what it costs, whoever the bottleneck.
-    trips = max(r["trips"], 1)
-    r["cpu_user_us"] = (user1 - user0) / trips * 1e6
-    r["cpu_sys_us"] = (sys1 - sys0) / trips * 1e6
-    return r
+        return c.load_server(c.echoload(), server, conns, size, seconds)
 
 
 def run(

@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,47 @@ def table(header: list[str], rows: list[list[str]]) -> list[str]:
     return out
 
 
+def cpu_table(
+    runs: list[dict[str, Any]],
+    systems: list[str],
+    group: tuple[str, ...],
+    configs: list[tuple[Any, ...]],
+    labels: Callable[[tuple[Any, ...]], list[str]],
+    header: list[str],
+) -> list[str]:
+    """The server's CPU per round trip (user + system) per config, and torsion's ratios.
+
+    With the load client's CPU recorded too, each cell also says how busy the
+    client's core was: near 100%, the client, not the server, set the pace.
+    """
+    user = medians(runs, "cpu_user_us", *group)
+    kern = medians(runs, "cpu_sys_us", *group)
+    busy = medians([r for r in runs if "client_busy" in r], "client_busy", *group)
+    others = [s for s in systems if s != "torsion"]
+    rows = []
+    for config in configs:
+        row = labels(config)
+        total = {}
+        for s in systems:
+            u, k = user.get((*config, s)), kern.get((*config, s))
+            total[s] = u + k if u is not None and k is not None else None
+            cell = f"{fmt(u, '.1f')} + {fmt(k, '.1f')}"
+            b = busy.get((*config, s))
+            row.append(cell if b is None else f"{cell} ({b:.0%})")
+        row += [fmt(ratio(total["torsion"], total[s]), ".2f") for s in others]
+        rows.append(row)
+    names = [NAMES[s] for s in systems]
+    return table(header + names + [f"torsion/{NAMES[s]}" for s in others], rows)
+
+
+CPU_TEXT = (
+    "The server's CPU time per round trip, user + system, in microseconds (median over"
+    " rounds; from /proc, 10 ms ticks; in brackets, how busy the load client's core was),"
+    " and torsion's over each other's (lower is better for torsion). Unlike throughput,"
+    " this does not depend on which side was the bottleneck:"
+)
+
+
 def echo_section(echo: dict[str, Any], targets: Targets, chart: str | None) -> list[str]:
     runs = echo["runs"]
     systems = echo["systems"]
@@ -127,28 +169,15 @@ def echo_section(echo: dict[str, Any], targets: Targets, chart: str | None) -> l
         rows.append(row)
     out += table(["size", "conns", *(NAMES[s] for s in systems)], rows)
     if any("cpu_user_us" in r for r in runs):
-        user = medians(runs, "cpu_user_us", "size", "conns")
-        kern = medians(runs, "cpu_sys_us", "size", "conns")
-        out += [
-            "",
-            "The server's CPU time per round trip, user + system, in microseconds (median over"
-            " rounds; from /proc, 10 ms ticks), and torsion's over each other's (lower is better"
-            " for torsion). Unlike throughput, this does not depend on which side was the"
-            " bottleneck:",
-            "",
-        ]
-        rows = []
-        for size, conns in configs:
-            row = [size_name(size), str(conns)]
-            total = {}
-            for s in systems:
-                u, k = user.get((size, conns, s)), kern.get((size, conns, s))
-                total[s] = u + k if u is not None and k is not None else None
-                row.append(f"{fmt(u, '.1f')} + {fmt(k, '.1f')}")
-            row += [fmt(ratio(total["torsion"], total[s]), ".2f") for s in others]
-            rows.append(row)
-        header = ["size", "conns", *(NAMES[s] for s in systems)]
-        out += table(header + [f"torsion/{NAMES[s]}" for s in others], rows)
+        out += ["", CPU_TEXT, ""]
+        out += cpu_table(
+            runs,
+            systems,
+            ("size", "conns"),
+            configs,
+            lambda k: [size_name(k[0]), str(k[1])],
+            ["size", "conns"],
+        )
     if chart:
         out += ["", f"![echo round trips per second]({chart})"]
     out.append("")
@@ -303,6 +332,11 @@ def tls_section(tls: dict[str, Any], targets: Targets) -> list[str]:
         rows.append(row)
     header = ["size", *(NAMES[s] for s in systems), *(f"torsion/{NAMES[s]}" for s in others)]
     out += table(header, rows)
+    if any("cpu_user_us" in r for r in runs):
+        out += ["", CPU_TEXT, ""]
+        out += cpu_table(
+            runs, systems, ("size",), [(z,) for z in sizes], lambda k: [size_name(k[0])], ["size"]
+        )
     out.append("")
     for size in sizes:
         t = rps.get((size, "torsion"))

@@ -56,7 +56,7 @@ def measure(
     with c.echo_server(system, torsion_src, ("--tls", str(pem))) as server:
         # Warm up: one TLS connection opened, used and closed.
         c.run_load(tlsload(), server.port, 1, size, 0.1)
-        return c.run_load(tlsload(), server.port, conns, size, seconds)
+        return c.load_server(tlsload(), server, conns, size, seconds)
 
 
 def run(

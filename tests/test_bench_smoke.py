@@ -52,6 +52,7 @@ def test_echo_server_answers_echoload(system: str) -> None:
     assert r["errors"] == 0
     assert r["trips"] > 0
     assert 0 < r["p50"] <= r["p99"]
+    assert r["client_busy"] > 0  # the load client's CPU, from its rusage
 
 
 @pytest.mark.parametrize("system", SYSTEMS)
@@ -79,6 +80,8 @@ def test_tls_client_against_torsion() -> None:
     r = tls.measure("torsion", 1024, 2, 0.3)
     assert r["errors"] == 0
     assert r["trips"] > 0
+    assert r["cpu_user_us"] + r["cpu_sys_us"] > 0
+    assert r["client_busy"] > 0
 
 
 WRK_OUTPUT = """Running 1s test @ http://127.0.0.1:1/small.txt
@@ -190,7 +193,29 @@ def fake_results() -> dict[str, Any]:
                 },
             ],
         },
-        "tls": {"skipped": "not in this test"},
+        "tls": {
+            "systems": ["torsion", "twisted"],
+            "conns": 10,
+            "seconds": 1,
+            "runs": [
+                {
+                    "system": sys_,
+                    "size": 65536,
+                    "conns": 10,
+                    "round": 0,
+                    "rps": rps,
+                    "p50": 1.0,
+                    "p99": 2.0,
+                    "cpu_user_us": user,
+                    "cpu_sys_us": 20.0,
+                    "client_busy": busy,
+                }
+                for sys_, rps, user, busy in (
+                    ("torsion", 10000.0, 60.0, 0.99),
+                    ("twisted", 7000.0, 100.0, 0.6),
+                )
+            ],
+        },
         "web": {
             "systems": web.SYSTEMS,
             "conns": 50,
@@ -230,6 +255,8 @@ def test_report_writes_markdown_and_chart(tmp_path: Path) -> None:
     assert "python bench/run.py --quick" in text
     assert "| web small file: torsion / twist web | 3.00 (target >= 2) | met |" in text
     assert "Web (static files over HTTP/1.1)" in text
+    # TLS: the server's CPU per trip, how busy the client was, torsion's CPU ratio.
+    assert "| 64 KiB | 60.0 + 20.0 (99%) | 100.0 + 20.0 (60%) | 0.67 |" in text
     assert "| CPU used by other processes during the run | 10% of all cores (echo 25%" in text
     assert "(25% during echo, as a share of all cores)" in text
     if importlib.util.find_spec("matplotlib") is not None:
