@@ -561,10 +561,21 @@ def echo_chart(res: dict[str, Any], path: Path) -> bool:
         ax.set_title(f"echo {size_name(size)}")
         ax.set_ylabel("thousand round trips / s")
         ax.grid(axis="y", alpha=0.3)
-    axes[0][0].legend(fontsize=8)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(
+        handles,
+        labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.94),
+        ncol=len(systems),
+        fontsize=9,
+        frameon=False,
+    )
     m = res["machine"]
-    fig.suptitle(f"TCP echo, one server core — {m['cpu']}, Python {m['python']}", fontsize=10)
-    fig.tight_layout()
+    fig.suptitle(
+        f"TCP echo, one server core — {m['cpu']}, Python {m['python']}", fontsize=10, y=0.99
+    )
+    fig.tight_layout(rect=(0, 0, 1, 0.87))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
     plt.close(fig)
