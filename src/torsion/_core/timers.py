@@ -3,7 +3,7 @@
 Theory of operation
 -------------------
 The queue is a heap of bare floats (the due times) plus a dict from each due
-time to its *bucket*: the DelayedCall due then, or a list of them in the order
+time to its *bucket*: the DelayedCall due then, or a deque of them in the order
 they were scheduled when several share the exact same time.  Comparing floats
 is the cheapest comparison there is, and a heap entry is not a container the
 garbage collector has to track: a pending timer costs one tracked object, the
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -125,7 +126,7 @@ class DelayedCall:
         return f"<DelayedCall {id(self):#x} [{state}] at {self.time:.6f} {name}>"
 
 
-_Bucket = DelayedCall | list[DelayedCall]
+_Bucket = DelayedCall | deque[DelayedCall]
 
 
 class TimerQueue:
@@ -173,10 +174,10 @@ class TimerQueue:
 
     def _share(self, when: float, bucket: _Bucket, call: DelayedCall) -> None:
         """Add ``call`` to the bucket of the other calls due at ``when``."""
-        if bucket.__class__ is list:
+        if bucket.__class__ is deque:
             bucket.append(call)
         else:
-            self._buckets[when] = [bucket, call]  # type: ignore[list-item]
+            self._buckets[when] = deque((bucket, call))  # type: ignore[arg-type]
 
     def _cancelCall(self, call: DelayedCall) -> None:
         when = call.time
@@ -184,7 +185,7 @@ class TimerQueue:
         bucket = buckets.get(when)
         if bucket is call:
             del buckets[when]
-        elif bucket.__class__ is list:
+        elif bucket.__class__ is deque:
             try:
                 bucket.remove(call)
             except ValueError:
@@ -238,10 +239,10 @@ class TimerQueue:
                 if bucket is None:
                     self._dead -= 1
                     continue
-                if bucket.__class__ is list:
+                if bucket.__class__ is deque:
                     # Take the first; the rest stay queued (so that the calls
                     # that run first may cancel or move them as usual).
-                    call = bucket.pop(0)
+                    call = bucket.popleft()
                     if bucket:
                         buckets[when] = bucket
                         _heappush(times, when)
@@ -266,12 +267,12 @@ class TimerQueue:
                     self._add(call)
 
     def __len__(self) -> int:
-        return sum(1 if b.__class__ is not list else len(b) for b in self._buckets.values())
+        return sum(1 if b.__class__ is not deque else len(b) for b in self._buckets.values())
 
     def getDelayedCalls(self) -> list[DelayedCall]:
         calls: list[DelayedCall] = []
         for bucket in self._buckets.values():
-            if bucket.__class__ is list:
+            if bucket.__class__ is deque:
                 calls.extend(bucket)
             else:
                 calls.append(bucket)  # type: ignore[arg-type]
