@@ -352,6 +352,56 @@ def test_add_reader_with_closed_descriptor_is_refused(reactor: Any) -> None:
         reactor.addReader(Closed())
 
 
+class _Selectable:
+    """A reader on one end of a socketpair; ``fileno()`` follows the socket (-1 once closed)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def doRead(self) -> None:
+        self.sock.recv(100)
+
+    def doWrite(self) -> None:
+        pass
+
+    def connectionLost(self, reason: Any) -> None:
+        pass
+
+
+def test_removing_an_unregistered_selectable_leaves_the_registered_one(reactor: Any) -> None:
+    a, b = socket.socketpair()
+    try:
+        registered, stranger = _Selectable(a), _Selectable(a)  # same descriptor
+        reactor.addReader(registered)
+        reactor.addWriter(registered)
+        reactor.removeReader(stranger)
+        reactor.removeWriter(stranger)
+        assert reactor.getReaders() == [registered]
+        assert reactor.getWriters() == [registered]
+        reactor.removeReader(registered)
+        reactor.removeReader(registered)  # a second removal is a no-op
+        reactor.removeWriter(registered)
+        assert reactor.getReaders() == [] and reactor.getWriters() == []
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_selectable_closed_while_registered_can_still_be_removed(reactor: Any) -> None:
+    a, b = socket.socketpair()
+    try:
+        closing = _Selectable(a)
+        reactor.addReader(closing)
+        a.close()  # fileno() is -1 from now on: found by identity
+        reactor.removeReader(closing)
+        assert reactor.getReaders() == []
+    finally:
+        b.close()
+
+
 def test_close_releases_descriptors() -> None:
     before = set(os.listdir("/proc/self/fd"))
     for name in reactors.available():

@@ -160,10 +160,17 @@ class Reactor:
             self._backend.register(fd, WRITE)
 
     def _fdOf(self, selectable: Any, table: dict[int, Any]) -> int:
+        """Where ``selectable`` is in ``table`` (-1: not there).
+
+        A selectable is registered under its ``fileno()``, so a valid descriptor
+        that maps to something else means it is not registered (a second
+        removal, as when a transport stops reading after the reactor dropped
+        it): answered without a search, which would cost one step per open
+        connection.  Only a closed one (``fileno()`` of -1) is searched for.
+        """
         fd: int = selectable.fileno()
-        if fd >= 0 and table.get(fd) is selectable:
-            return fd
-        # The descriptor was closed (fileno() is -1) or reused: search by identity.
+        if fd >= 0:
+            return fd if table.get(fd) is selectable else -1
         for key, value in table.items():
             if value is selectable:
                 return key
