@@ -189,12 +189,12 @@ class TimerQueue:
             try:
                 bucket.remove(call)
             except ValueError:
-                return  # its bucket is being run: runDue skips it
+                return  # set aside by runDue for a turn: not queued
             if bucket:
                 return
             del buckets[when]
         else:
-            return  # its bucket is being run: runDue skips it
+            return  # set aside by runDue for a turn: not queued
         # Rebuilding costs O(live); popping a dead entry costs O(log n).
         self._dead = dead = self._dead + 1
         if dead > 64 and dead > len(self._times) >> 2:
