@@ -191,6 +191,69 @@ def test_connection_refused(reactor: Any, run: Any) -> None:
     ]
 
 
+def test_client_buildprotocol_raising_fails_the_attempt(
+    reactor: Any, run: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Raising(OrderFactory):
+        def buildProtocol(self, addr: Any) -> Any:
+            raise ZeroDivisionError("no protocol today")
+
+    port = listen(reactor, serverFactory())
+    f = Raising()
+    f.connector = reactor.connectTCP("127.0.0.1", port.getHost().port, f)
+    with caplog.at_level(logging.ERROR, logger="torsion"):
+        log = run(f.finished)
+    assert log[2] == ("clientConnectionFailed:ConnectError", "disconnected")
+    assert "no protocol today" in caplog.text
+    port.stopListening()
+
+
+class _BackendSpy:
+    """Records the backend calls the reactor makes, and passes them on."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+        self.calls: list[tuple[str, int]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.backend, name)
+
+    def register(self, fd: int, mask: int) -> None:
+        self.calls.append(("register", fd))
+        self.backend.register(fd, mask)
+
+    def modify(self, fd: int, mask: int) -> None:
+        self.calls.append(("modify", fd))
+        self.backend.modify(fd, mask)
+
+    def unregister(self, fd: int) -> None:
+        self.calls.append(("unregister", fd))
+        self.backend.unregister(fd)
+
+
+def test_a_connected_client_socket_goes_from_writer_to_reader_in_one_call(
+    reactor: Any, run: Any, monkeypatch: Any
+) -> None:
+    port = listen(reactor, serverFactory())
+    spy = _BackendSpy(reactor._backend)
+    monkeypatch.setattr(reactor, "_backend", spy)
+    seen: dict[str, Any] = {}
+
+    def made(p: Recorder) -> Any:
+        fd = p.transport.fileno()
+        seen["calls"] = [op for op, f in spy.calls if f == fd]
+        seen["reading"] = reactor.getReaders().count(p.transport)
+        seen["writers"] = list(reactor.getWriters())
+        p.transport.loseConnection()
+        return p.done
+
+    d = ClientCreator(reactor, Recorder).connectTCP("127.0.0.1", port.getHost().port)
+    reason = run(d.addCallback(made))
+    assert seen == {"calls": ["register", "modify"], "reading": 1, "writers": []}
+    assert reason.check(error.ConnectionDone)
+    port.stopListening()
+
+
 def test_clientcreator_refused_errbacks(reactor: Any, run: Any) -> None:
     d = ClientCreator(reactor, Recorder).connectTCP("127.0.0.1", _refusedPort())
     with pytest.raises(error.ConnectionRefusedError):

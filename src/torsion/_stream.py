@@ -553,13 +553,24 @@ class ClientConnection(StreamConnection):
             self.reactor.removeWriter(c)
 
     def _connectDone(self) -> None:
-        self._stopConnectingIO()
         connector = self.connector
         protocol = connector.buildProtocol(self._connectedPeer())
         if protocol is None:
             self.failIfNotConnected(error.NoProtocol())
             return
         self.protocol = protocol
+        c = self._connecting
+        if c is not None:
+            self._connecting = None
+            # The socket's registration passes from the connecting helper (a
+            # writer) to the transport (a reader): one epoll_ctl(MOD), where
+            # removing one and adding the other would make two system calls.
+            handOver = getattr(self.reactor, "_replaceWriterWithReader", None)
+            if handOver is not None and not self.disconnected:
+                handOver(c, self)
+                self._reading = True
+            else:
+                self.reactor.removeWriter(c)
         self._startProtocol()
 
     def _connectedPeer(self) -> Any:

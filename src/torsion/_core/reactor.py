@@ -159,6 +159,21 @@ class Reactor:
         else:
             self._backend.register(fd, WRITE)
 
+    def _replaceWriterWithReader(self, writer: Any, reader: Any) -> None:
+        """Make ``reader`` the reader of ``writer``'s descriptor instead (one backend call).
+
+        For a connecting client socket becoming its transport; anything else
+        (another reader there, different descriptors) takes the general path.
+        """
+        fd = self._fdOf(writer, self._writers)
+        if fd < 0 or fd in self._readers or reader.fileno() != fd:
+            self.removeWriter(writer)
+            self.addReader(reader)
+            return
+        del self._writers[fd]
+        self._readers[fd] = reader
+        self._backend.modify(fd, READ)
+
     def _fdOf(self, selectable: Any, table: dict[int, Any]) -> int:
         """Where ``selectable`` is in ``table`` (-1: not there).
 
