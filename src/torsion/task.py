@@ -46,10 +46,9 @@ class Clock:
 
     def __init__(self) -> None:
         self.calls: list[DelayedCall] = []
-        # Parallel to ``calls``: their times, so that bisect compares floats in C;
-        # and each call's time when it was queued (it changes before a reschedule).
+        # Parallel to ``calls``: their times, so that bisect compares floats in C.
+        # A call's ``time`` is its queued time until _rescheduleCall changes it.
         self._times: list[float] = []
-        self._queuedAt: dict[DelayedCall, float] = {}
 
     def seconds(self) -> float:
         """The current (fake) time."""
@@ -70,10 +69,9 @@ class Clock:
         i = bisect.bisect_right(self._times, when)
         self._times.insert(i, when)
         self.calls.insert(i, call)
-        self._queuedAt[call] = when
 
     def _unqueue(self, call: DelayedCall) -> None:
-        i = bisect.bisect_left(self._times, self._queuedAt.pop(call))
+        i = bisect.bisect_left(self._times, call.time)
         calls = self.calls
         while calls[i] is not call:
             i += 1
@@ -99,7 +97,6 @@ class Clock:
         while calls and self._times[0] <= self.rightNow:
             call = calls.pop(0)
             del self._times[0]
-            del self._queuedAt[call]
             call.called = 1
             call.func(*call.args, **call.kw)
 
