@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,19 +192,18 @@ class Server:
         self.stop()
 
 
-def load_server(
-    tool: Path, server: Server, conns: int, size: int, seconds: float
-) -> dict[str, float]:
-    """``run_load`` against ``server``, plus the server's CPU time per round trip.
+def with_server_cpu(pid: int, load: Callable[[], dict[str, float]], unit: str) -> dict[str, float]:
+    """Run ``load`` and add to its figures process ``pid``'s CPU time per ``unit``.
 
-    The CPU per trip is what the server costs, whichever side was the bottleneck.
+    ``unit`` names the count in the figures (round trips, requests).  The CPU
+    per unit is what the server costs, whichever side was the bottleneck.
     """
-    user0, sys0 = cpu_times(server.pid)
-    r = run_load(tool, server.port, conns, size, seconds)
-    user1, sys1 = cpu_times(server.pid)
-    trips = max(r["trips"], 1)
-    r["cpu_user_us"] = (user1 - user0) / trips * 1e6
-    r["cpu_sys_us"] = (sys1 - sys0) / trips * 1e6
+    user0, sys0 = cpu_times(pid)
+    r = load()
+    user1, sys1 = cpu_times(pid)
+    n = max(r[unit], 1)
+    r["cpu_user_us"] = (user1 - user0) / n * 1e6
+    r["cpu_sys_us"] = (sys1 - sys0) / n * 1e6
     return r
 
 

@@ -18,7 +18,10 @@ def measure(
 ) -> dict[str, float]:
     with c.echo_server(system, torsion_src) as server:
         c.warm_up(server.port, size)
-        return c.load_server(c.echoload(), server, conns, size, seconds)
+        load = c.echoload()
+        return c.with_server_cpu(
+            server.pid, lambda: c.run_load(load, server.port, conns, size, seconds), "trips"
+        )
 
 
 def run(

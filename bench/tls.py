@@ -56,7 +56,10 @@ def measure(
     with c.echo_server(system, torsion_src, ("--tls", str(pem))) as server:
         # Warm up: one TLS connection opened, used and closed.
         c.run_load(tlsload(), server.port, 1, size, 0.1)
-        return c.load_server(tlsload(), server, conns, size, seconds)
+        load = tlsload()
+        return c.with_server_cpu(
+            server.pid, lambda: c.run_load(load, server.port, conns, size, seconds), "trips"
+        )
 
 
 def run(

@@ -174,14 +174,9 @@ def measure(
 ) -> dict[str, float]:
     with server(system, root, root.parent, torsion_src) as srv:
         warm_up(srv.port)
-        user0, sys0 = c.cpu_times(srv.pid)
-        r = run_wrk(srv.port, FILES[file][0], conns, seconds)
-        user1, sys1 = c.cpu_times(srv.pid)
-    # The server's CPU time per request: what it costs, whoever the bottleneck.
-    n = max(r["requests"], 1)
-    r["cpu_user_us"] = (user1 - user0) / n * 1e6
-    r["cpu_sys_us"] = (sys1 - sys0) / n * 1e6
-    return r
+        return c.with_server_cpu(
+            srv.pid, lambda: run_wrk(srv.port, FILES[file][0], conns, seconds), "requests"
+        )
 
 
 def run(
