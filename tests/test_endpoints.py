@@ -244,6 +244,16 @@ def closedPort() -> int:
         return int(s.getsockname()[1])
 
 
+async def listenEchoOnIPv6Loopback(reactor: Any) -> Any:
+    """An echo server on ::1 (the test is skipped where there is no IPv6 loopback)."""
+    try:
+        return await TCP6ServerEndpoint(reactor, 0, interface="::1").listen(
+            Factory.forProtocol(Echo)
+        )
+    except error.CannotListenError:
+        pytest.skip("no IPv6 loopback")
+
+
 async def roundTrip(endpoint: Any, payload: bytes = b"hello, endpoint") -> Client:
     proto = Client(len(payload))
     connected = await endpoint.connect(Factory.forProtocol(lambda: proto))
@@ -294,12 +304,7 @@ def test_tcp6_listen_and_connect(reactor: Any, run: Any) -> None:
         pytest.skip("no IPv6")
 
     async def scenario() -> None:
-        try:
-            port = await TCP6ServerEndpoint(reactor, 0, interface="::1").listen(
-                Factory.forProtocol(Echo)
-            )
-        except error.CannotListenError:
-            pytest.skip("no IPv6 loopback")
+        port = await listenEchoOnIPv6Loopback(reactor)
         await roundTrip(TCP6ClientEndpoint(reactor, "::1", port.getHost().port))
         await roundTrip(HostnameEndpoint(reactor, "::1", port.getHost().port))
         await port.stopListening()
@@ -587,12 +592,7 @@ def test_tcp6_client_resolves_names_to_ipv6(reactor: Any, run: Any, monkeypatch:
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
     async def scenario() -> None:
-        try:
-            port = await TCP6ServerEndpoint(reactor, 0, interface="::1").listen(
-                Factory.forProtocol(Echo)
-            )
-        except error.CannotListenError:
-            pytest.skip("no IPv6 loopback")
+        port = await listenEchoOnIPv6Loopback(reactor)
         await roundTrip(TCP6ClientEndpoint(reactor, "six.example", port.getHost().port))
         cancelled = TCP6ClientEndpoint(reactor, "six.example", port.getHost().port).connect(
             Factory.forProtocol(Protocol)
