@@ -410,10 +410,10 @@ def test_close_releases_descriptors() -> None:
     assert after <= before | {max(after, key=int)}
 
 
-def test_errors_defined_elsewhere_are_reachable_from_torsion_error() -> None:
-    from torsion import _tlserrors, unix
+def test_tls_and_unix_errors_are_the_same_classes_in_torsion_error() -> None:
+    from torsion import ssl, unix
 
-    assert error.HostnameMismatchError is _tlserrors.HostnameMismatchError
+    assert error.HostnameMismatchError is ssl.HostnameMismatchError
     assert issubclass(error.TLSError, error.SSLError)
     assert error.NoSuchFileError is unix.NoSuchFileError
     assert issubclass(error.NoSuchFileError, error.ConnectError)

@@ -69,7 +69,7 @@ class ThreePhaseEvent:
         if not waiting:
             self._continue(None)
             return
-        from torsion.defer import DeferredList
+        from torsion._defer.tools import DeferredList
 
         DeferredList(waiting).addCallback(self._continue)
 
@@ -85,7 +85,7 @@ class ThreePhaseEvent:
 
 
 def _isDeferred(obj: object) -> bool:
-    from torsion.defer import Deferred
+    from torsion._defer.core import Deferred
 
     return isinstance(obj, Deferred)
 

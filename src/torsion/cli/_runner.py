@@ -24,8 +24,9 @@ import weakref
 from typing import Any
 
 from torsion import defer, reactors
+from torsion._endpoints.stream import _WrappingFactory
 from torsion.address import IPv4Address, IPv6Address, UNIXAddress
-from torsion.endpoints import _WrappingFactory, serverFromString
+from torsion.endpoints import serverFromString
 from torsion.failure import Failure
 from torsion.services import Service
 
