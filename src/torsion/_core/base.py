@@ -96,6 +96,7 @@ class ReactorCore:
         self._installSignalHandlers = False
         self._signals = ShutdownSignals(self.sigInt, self.sigTerm, self._waker.writeFileno)
         self._exitSignal: int | None = None
+        self._shutdownSignals = 0
         self._ioThread: int | None = None
         self.threadpool: ThreadPool | None = None
         self._threadpoolShutdownID: Any = None
@@ -460,16 +461,31 @@ class ReactorCore:
     # ------------------------------------------------------------ signals
 
     def _stopFromSignal(self, name: str, number: int) -> None:
-        # Runs inside a signal handler: only queue the work for the loop
-        # (see torsion._core.signals).
+        # Runs inside a signal handler: only count and queue the work for the
+        # loop (see torsion._core.signals).
         self._exitSignal = number
-        self.callFromThread(self._stopIfRunning, name)
+        self._shutdownSignals += 1
+        self.callFromThread(self._onShutdownSignal, name, self._shutdownSignals)
 
-    def _stopIfRunning(self, signalName: str | None = None) -> None:
-        if signalName is not None:
+    def _onShutdownSignal(self, signalName: str, count: int) -> None:
+        """The first SIGINT/SIGTERM stops the reactor; the second is ignored; the third
+        stops waiting for the shutdown's ``before`` triggers (a graceful stop's grace)."""
+        if count == 1:
             _log.logger.info("Received %s, shutting down.", signalName)
-        if not self._stopped:
-            self.stop()
+            if not self._stopped:
+                self.stop()
+        elif count == 2:
+            _log.logger.warning(
+                "Received %s again while shutting down: ignored (a third one stops waiting).",
+                signalName,
+            )
+        elif count == 3:
+            _log.logger.warning(
+                "Received %s a third time: shutting down without waiting.", signalName
+            )
+            event = self._eventTriggers.get("shutdown")
+            if event is not None:
+                event.stopWaiting()
 
     def sigInt(self, number: int, frame: Any = None) -> None:
         """SIGINT's handler while the reactor runs: stop it."""
