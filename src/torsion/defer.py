@@ -2,8 +2,9 @@
 
 The implementation lives in private modules: ``_defer_core`` (Deferred, its
 callback runner, unhandled-error reporting, asyncio interop), ``_inline``
-(inlineCallbacks and coroutines) and ``_defer_tools`` (DeferredList, race,
-locks, queues).  This module only gathers the public names.
+(inlineCallbacks and coroutines), ``_defer_tools`` (DeferredList, race,
+locks, queues) and ``_fslock`` (DeferredFilesystemLock).  This module only
+gathers the public names.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from torsion._defer_tools import (
     maybeDeferred,
     race,
 )
+from torsion._fslock import DeferredFilesystemLock
 from torsion._inline import ensureDeferred, inlineCallbacks, returnValue
 from torsion.failure import Failure
 
@@ -51,6 +53,7 @@ __all__ = [
     "AlreadyWaitingError",
     "CancelledError",
     "Deferred",
+    "DeferredFilesystemLock",
     "DeferredList",
     "DeferredLock",
     "DeferredQueue",
