@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from torsion.failure import Failure, _safe_repr, _safe_str
+from torsion.failure import Failure, _safe_repr
 
 __all__ = [
     "eventAsText",
@@ -95,7 +95,10 @@ def safeStr(obj: object) -> str:
             return obj.decode("utf-8")
         except UnicodeDecodeError:
             pass
-    return _safe_str(obj)
+    try:
+        return str(obj)
+    except Exception as e:
+        return f"<{type(obj).__name__} instance at 0x{id(obj):x} with str error {e!r}>"
 
 
 def _unformattable(event: LogEvent, error: BaseException) -> str:

@@ -1,5 +1,9 @@
 """``twisted.python.log``'s API over the global publisher: msg, err, observers, startLogging.
 
+The functions here find ``msg``, ``addObserver``, ``theLogPublisher``... in
+the ``torsion.log`` module when they are called, so a test that replaces one
+of those there (as Twisted's own tests do) changes what they use.
+
 A legacy event has ``message`` (a tuple of words), ``isError``, ``system``,
 ``time``, and for errors ``failure`` and ``why``; ``format`` is a ``%``
 format over the event.  ``msg`` makes one, adds the new-style keys
@@ -152,13 +156,13 @@ def callWithLogger(logger: Any, func: Callable[..., Any], *args: Any, **kw: Any)
         raise
     except BaseException:
         prefix = "(buggy logPrefix method)"
-        err(system=prefix)
+        _log().err(system=prefix)
     try:
         return callWithContext({"system": prefix}, func, *args, **kw)
     except KeyboardInterrupt:
         raise
     except BaseException:
-        err(system=prefix)
+        _log().err(system=prefix)
         return None
 
 
@@ -252,6 +256,11 @@ theLogPublisher = LogPublisher(
 )
 
 
+def _log() -> Any:
+    """The ``torsion.log`` module, whose globals these functions use."""
+    return sys.modules["torsion.log"]
+
+
 def err(_stuff: Any = None, _why: str | None = None, **kw: Any) -> None:
     """Log an error: a Failure, an exception, or (by default) the one being handled.
 
@@ -260,11 +269,11 @@ def err(_stuff: Any = None, _why: str | None = None, **kw: Any) -> None:
     if _stuff is None:
         _stuff = Failure()
     if isinstance(_stuff, Failure):
-        theLogPublisher.msg(failure=_stuff, why=_why, isError=1, **kw)
+        _log().msg(failure=_stuff, why=_why, isError=1, **kw)
     elif isinstance(_stuff, Exception):
-        theLogPublisher.msg(failure=Failure(_stuff), why=_why, isError=1, **kw)
+        _log().msg(failure=Failure(_stuff), why=_why, isError=1, **kw)
     else:
-        theLogPublisher.msg(repr(_stuff), why=_why, isError=1, **kw)
+        _log().msg(repr(_stuff), why=_why, isError=1, **kw)
 
 
 # -- observers -------------------------------------------------------------------
@@ -277,10 +286,10 @@ class _StartStop:
         raise NotImplementedError
 
     def start(self) -> None:
-        theLogPublisher.addObserver(self.emit)
+        _log().addObserver(self.emit)
 
     def stop(self) -> None:
-        theLogPublisher.removeObserver(self.emit)
+        _log().removeObserver(self.emit)
 
 
 class FileLogObserver(_StartStop):
@@ -383,11 +392,11 @@ class StdioOnnaStick:
     def write(self, data: str) -> None:
         *lines, self.buf = (self.buf + data).split("\n")
         for line in lines:
-            theLogPublisher.msg(line, printed=1, isError=self.isError)
+            _log().msg(line, printed=1, isError=self.isError)
 
     def writelines(self, lines: Iterable[str]) -> None:
         for line in lines:
-            theLogPublisher.msg(line, printed=1, isError=self.isError)
+            _log().msg(line, printed=1, isError=self.isError)
 
 
 class NullFile:
@@ -414,8 +423,9 @@ def startLoggingWithObserver(observer: _Observer, setStdout: Any = 1) -> None:
     With ``setStdout`` (the default), ``sys.stdout`` and ``sys.stderr`` are
     replaced by files that log what is printed.
     """
-    theLogPublisher._startLogging(observer, setStdout)
-    theLogPublisher.msg("Log opened.")
+    log = _log()
+    log.theLogPublisher._startLogging(observer, setStdout)
+    log.msg("Log opened.")
 
 
 def startLogging(file: Any, *a: Any, **kw: Any) -> FileLogObserver | None:

@@ -233,4 +233,5 @@ class LoggingFile:
     def _unsupported(self, *args: object) -> NoReturn:
         raise OSError("unsupported operation")
 
-    read = readline = readlines = seek = tell = truncate = _unsupported
+    read = next = readline = readlines = xreadlines = seek = tell = truncate = _unsupported
+    softspace = 0

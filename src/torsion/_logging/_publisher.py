@@ -186,16 +186,17 @@ def _lastResort(record: logging.LogRecord) -> None:
         manager.emittedNoHandlerWarning = True
 
 
-def _toStdlib(event: LogEvent) -> None:
-    """Hand ``event`` to the stdlib logger of its namespace, if that logger wants it."""
-    if getattr(_local, "forwarding", False):
-        return  # a stdlib handler is logging through us: do not go round again
-    logger = logging.getLogger(event.get("log_namespace") or None)
-    level = toStdlibLevel(event.get("log_level"))
-    if not logger.isEnabledFor(level):
-        return
-    if globalLogBeginner._begun and not _hasOtherHandlers(logger):
-        return  # logging has begun: the observers chosen are where events go
+def _handOver(
+    logger: logging.Logger,
+    level: int,
+    event: LogEvent,
+    where: tuple[str, int, str] | None = None,
+) -> None:
+    """Make the stdlib record for ``event`` and log it.
+
+    ``where`` is the file, line and function to report; by default, the first
+    caller outside this package.
+    """
     failure = event.get("log_failure")
     excInfo: Any = None
     if failure is not None:
@@ -203,7 +204,7 @@ def _toStdlib(event: LogEvent) -> None:
             excInfo = (failure.type, failure.value, failure.getTracebackObject())
         except Exception:
             excInfo = None
-    filename, lineno, func = _caller()
+    filename, lineno, func = _caller() if where is None else where
     record = logger.makeRecord(
         logger.name,
         level,
@@ -215,9 +216,22 @@ def _toStdlib(event: LogEvent) -> None:
         func,
         {"torsion_event": event},
     )
+    logger.handle(record)
+
+
+def _toStdlib(event: LogEvent) -> None:
+    """Hand ``event`` to the stdlib logger of its namespace, if that logger wants it."""
+    if getattr(_local, "forwarding", False):
+        return  # a stdlib handler is logging through us: do not go round again
+    logger = logging.getLogger(event.get("log_namespace") or None)
+    level = toStdlibLevel(event.get("log_level"))
+    if not logger.isEnabledFor(level):
+        return
+    if globalLogBeginner._begun and not _hasOtherHandlers(logger):
+        return  # logging has begun: the observers chosen are where events go
     _local.forwarding = True
     try:
-        logger.handle(record)
+        _handOver(logger, level, event)
     finally:
         _local.forwarding = False
 
@@ -304,7 +318,7 @@ class _GlobalLogPublisher(LogPublisher):
 
 
 class STDLibLogObserver:
-    """Forwards events to the stdlib logger ``name``.
+    """Forwards events to the stdlib logger ``name``, as from the code ``stackDepth`` up.
 
     Events published on the global publisher already reach the stdlib logger
     of their namespace, so this observer skips them rather than log them twice;
@@ -320,16 +334,17 @@ class STDLibLogObserver:
     def __call__(self, event: LogEvent) -> None:
         if _alreadyInStdlib(event):
             return
-        failure = event.get("log_failure")
-        excInfo: Any = None
-        if failure is not None:
-            excInfo = (failure.type, failure.value, failure.getTracebackObject())
-        self.logger.log(
-            toStdlibLevel(event.get("log_level", LogLevel.info)),
-            _EventText(event),
-            exc_info=excInfo,
-            extra={"torsion_event": event},
-        )
+        level = toStdlibLevel(event.get("log_level", LogLevel.info))
+        if self.logger.isEnabledFor(level):
+            _handOver(self.logger, level, event, self._where())
+
+    def _where(self) -> tuple[str, int, str] | None:
+        # stackDepth counts as Twisted's does: 4 is whoever called this observer.
+        try:
+            f = sys._getframe(max(self.stackDepth - 2, 2))
+        except ValueError:
+            return None
+        return f.f_code.co_filename, f.f_lineno, f.f_code.co_name
 
 
 # -- beginning -------------------------------------------------------------------
