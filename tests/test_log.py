@@ -637,3 +637,38 @@ def test_startLogging_and_a_stdlib_configuration_both_get_events() -> None:
     assert "[-] an info message" in out and "RuntimeError: in a timer" in out
     assert "an info message" not in err
     assert "app|a warning" in err and "RuntimeError: in a timer" in err
+
+
+# -- details Twisted's own tests rely on ------------------------------------------------
+
+
+def test_STDLibLogObserver_reports_the_code_that_called_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    observer = logger.STDLibLogObserver("direct")
+    with caplog.at_level(logging.INFO, logger="direct"):
+        observer({"log_format": "here", "log_level": LogLevel.info})
+    [record] = caplog.records
+    assert record.pathname == __file__ and record.funcName == (
+        "test_STDLibLogObserver_reports_the_code_that_called_it"
+    )
+
+
+def test_start_uses_torsion_log_addObserver_when_called(monkeypatch: pytest.MonkeyPatch) -> None:
+    added: list[Any] = []
+    monkeypatch.setattr(log, "addObserver", added.append)
+    monkeypatch.setattr(log, "removeObserver", added.remove)
+    observer = log.PythonLoggingObserver()
+    observer.start()
+    assert added == [observer.emit]
+    observer.stop()
+    assert added == []
+
+
+def test_a_word_whose_str_raises_is_described() -> None:
+    class Ouch:
+        def __repr__(self) -> str:
+            raise ZeroDivisionError("no")
+
+    text = log.textFromEventDict({"message": ("foo", Ouch()), "isError": 0})
+    assert text is not None and text.startswith("foo <Ouch instance at 0x")
