@@ -223,7 +223,8 @@ def _toStdlib(event: LogEvent) -> None:
     """Hand ``event`` to the stdlib logger of its namespace, if that logger wants it."""
     if getattr(_local, "forwarding", False):
         return  # a stdlib handler is logging through us: do not go round again
-    logger = logging.getLogger(event.get("log_namespace") or None)
+    namespace = event.get("log_namespace")
+    logger = logging.getLogger(str(namespace) if namespace else None)
     level = toStdlibLevel(event.get("log_level"))
     if not logger.isEnabledFor(level):
         return
@@ -421,7 +422,7 @@ class LogBeginner:
             self._temporaryObserver = None
             if not discardBuffer:
                 # Only to the observers: the stdlib had these events already.
-                self._initialBuffer.replayTo(self._publisher._deliver)
+                self._initialBuffer.replayTo(getattr(self._publisher, "_deliver", self._publisher))
             self._warningsModule.showwarning = self.showwarning
         else:
             fileThen, lineThen = self._previousBegin
