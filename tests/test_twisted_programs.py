@@ -24,6 +24,8 @@ PROGRAMS = Path(__file__).resolve().parent / "programs"
 pytestmark = pytest.mark.twisted_oracle
 
 _IMPORTS = [
+    (r"from twisted\.python import log\b", "from torsion import log"),
+    (r"from twisted\.logger import ", "from torsion.logger import "),
     (r"from twisted\.internet import ", "from torsion import "),
     (r"from twisted\.python\.failure import ", "from torsion.failure import "),
     (r"from twisted\.protocols\.basic import ", "from torsion.protocols.basic import "),
@@ -107,3 +109,30 @@ def test_signal_shutdown_behaves_as_under_twisted(backend: str, sig: int, tmp_pa
     )
     assert out == expected, err
     assert code == expected_code == 0, err
+
+
+_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[+-]\d{4} ", re.M)
+
+
+def _logText(out: str) -> str:
+    """Log output with times replaced and traceback frames dropped (their paths differ)."""
+    out = _TIMESTAMP.sub("TIME ", out)
+    kept = [
+        line
+        for line in out.splitlines()
+        if not line.startswith(("\t  File ", "\t    ", "  File ", "    "))
+        and "Main loop terminated." not in line  # Twisted's reactor says this; torsion's not
+    ]
+    return "\n".join(kept)
+
+
+@pytest.mark.parametrize("backend", ["select", "poll", "epoll"])
+@pytest.mark.parametrize("name", ["legacy_log.py", "new_logger.py"])
+def test_logging_program_logs_as_under_twisted(name: str, backend: str, tmp_path: Path) -> None:
+    expected_code, expected = _twisted(name, tmp_path)
+    code, out, err = _run(
+        port((PROGRAMS / name).read_text()), _env(TORSION_REACTOR=backend), tmp_path, name
+    )
+    assert _logText(out) == _logText(expected), err
+    assert code == expected_code == 0, err
+    assert err == ""

@@ -2,7 +2,8 @@
 
 All reporting goes through the stdlib logger ``torsion`` (children per area).
 ``log_failure`` is used wherever an exception must not stop the loop: it logs
-the traceback and returns.
+the traceback and returns.  The record carries ``why`` and the Failure (as
+``torsion_why``/``torsion_failure``) for ``torsion.log``'s observers.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ logger = logging.getLogger("torsion")
 
 def log_failure(why: str, failure: Any = None, *, log: logging.Logger = logger) -> None:
     """Log ``failure`` (a Failure, an exception, or the current one) with its traceback."""
+    extra = {"torsion_why": why}
     if failure is None:
-        log.error(why, exc_info=True)
+        log.error(why, exc_info=True, extra=extra)
         return
     if isinstance(failure, BaseException):
-        log.error(why, exc_info=(type(failure), failure, failure.__traceback__))
+        log.error(why, exc_info=(type(failure), failure, failure.__traceback__), extra=extra)
         return
     # A torsion.failure.Failure: it knows how to render its own traceback,
     # including frames captured from a generator or coroutine.
@@ -27,4 +29,4 @@ def log_failure(why: str, failure: Any = None, *, log: logging.Logger = logger) 
         text = failure.getTraceback()
     except Exception:  # pragma: no cover - defensive
         text = repr(failure)
-    log.error("%s\n%s", why, text.rstrip("\n"))
+    log.error("%s\n%s", why, text.rstrip("\n"), extra={**extra, "torsion_failure": failure})

@@ -3,7 +3,8 @@
 The implementation lives in ``torsion._defer``: ``core`` (Deferred, its
 callback runner, unhandled-error reporting, asyncio interop), ``inline``
 (inlineCallbacks and coroutines), ``tools`` (DeferredList, race, locks,
-queues) and ``errors``.  This module only gathers the public names.
+queues), ``errors`` and ``fslock`` (DeferredFilesystemLock).  This module
+only gathers the public names.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from torsion._defer.errors import (
     QueueUnderflow,
     TimeoutError,
 )
+from torsion._defer.fslock import DeferredFilesystemLock
 from torsion._defer.inline import ensureDeferred, inlineCallbacks, returnValue
 from torsion._defer.tools import (
     FAILURE,
@@ -53,6 +55,7 @@ __all__ = [
     "AlreadyWaitingError",
     "CancelledError",
     "Deferred",
+    "DeferredFilesystemLock",
     "DeferredList",
     "DeferredLock",
     "DeferredQueue",

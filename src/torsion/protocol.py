@@ -12,6 +12,7 @@ import random
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from torsion import _log, error
+from torsion._filewrapper import FileWrapper
 from torsion._global import globalReactor
 from torsion.failure import Failure
 
@@ -26,6 +27,7 @@ __all__ = [
     "ConnectedDatagramProtocol",
     "DatagramProtocol",
     "Factory",
+    "FileWrapper",
     "ProcessProtocol",
     "Protocol",
     "ReconnectingClientFactory",

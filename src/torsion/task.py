@@ -1,5 +1,7 @@
 """Time-based helpers: a fake clock for tests, repeating calls, delayed Deferreds.
 
+The Cooperator (``cooperate``, ``coiterate``) lives in ``_cooperator``.
+
 ``Clock`` is a ``DelayedCall`` owner (see ``torsion._core.timers``) whose time
 only moves when told to.  It keeps its calls in a list sorted by time (with a
 parallel list of the times, so bisecting never calls Python code); calls due at
@@ -22,11 +24,42 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, NoReturn, TypeVar
 
 from torsion import _global, _log
+from torsion._cooperator import (
+    CooperativeTask,
+    Cooperator,
+    NotPaused,
+    SchedulerError,
+    SchedulerStopped,
+    TaskDone,
+    TaskFailed,
+    TaskFinished,
+    TaskStopped,
+    _theCooperator,
+    coiterate,
+    cooperate,
+)
 from torsion._core.timers import DelayedCall
 from torsion.defer import Deferred, ensureDeferred, maybeDeferred
 from torsion.failure import Failure
 
-__all__ = ["Clock", "LoopingCall", "deferLater", "react"]
+__all__ = [
+    "Clock",
+    "CooperativeTask",
+    "Cooperator",
+    "LoopingCall",
+    "NotPaused",
+    "SchedulerError",
+    "SchedulerStopped",
+    "TaskDone",
+    "TaskFailed",
+    "TaskFinished",
+    "TaskStopped",
+    "_theCooperator",
+    "coiterate",
+    "cooperate",
+    "deferLater",
+    "react",
+]
 
 _T = TypeVar("_T")
 

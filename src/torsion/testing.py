@@ -6,7 +6,9 @@ writes and how it asks to close, and lets a test play the peer by calling
 records ``listenTCP``/``connectTCP``/... calls in lists a test can inspect and
 returns inert ports and connectors.  ``MemoryReactorClock`` adds the virtual
 time of ``task.Clock``.  ``connectedPair`` joins two protocols through two
-string transports and moves their bytes on demand.
+string transports and moves their bytes on demand.  The smaller doubles
+(``AccumulatingProtocol``, ``RaisingMemoryReactor``, ``EventLoggingObserver``
+...) live in ``_testing_helpers``.
 
 Nothing here touches the network, a file descriptor or the wall clock.
 """
@@ -20,19 +22,39 @@ from io import BytesIO
 from typing import TYPE_CHECKING, Any
 
 from torsion import _log, error
+from torsion._testing_helpers import (
+    AccumulatingProtocol,
+    EventLoggingObserver,
+    FakeDatagramTransport,
+    LineSendingProtocol,
+    NonStreamingProducer,
+    RaisingMemoryReactor,
+    SynchronousResolver,
+    waitUntilAllDisconnected,
+)
 from torsion.address import IPv4Address, IPv6Address, UNIXAddress
 from torsion.defer import Deferred, succeed
 from torsion.failure import Failure
 from torsion.task import Clock
 
 __all__ = [
+    "AccumulatingProtocol",
+    "EventLoggingObserver",
+    "FakeDatagramTransport",
     "IOPump",
+    "LineSendingProtocol",
     "MemoryReactor",
     "MemoryReactorClock",
+    "NonStreamingProducer",
+    "RaisingMemoryReactor",
     "StringIOWithoutClosing",
     "StringTransport",
     "StringTransportWithDisconnection",
+    "SynchronousResolver",
+    "_FakeConnector",
+    "_FakePort",
     "connectedPair",
+    "waitUntilAllDisconnected",
 ]
 
 _Address = IPv4Address | IPv6Address | UNIXAddress
@@ -349,7 +371,13 @@ class MemoryReactor:
         self.connectors: list[_FakeConnector] = []
         self.readers: set[Any] = set()
         self.writers: set[Any] = set()
+        self.nameResolver: Any = SynchronousResolver()
         self._nextPID = 1000
+
+    def installNameResolver(self, resolver: Any) -> Any:
+        """Use ``resolver`` (``nameResolver``: 127.0.0.1 for every name); returns the old one."""
+        old, self.nameResolver = self.nameResolver, resolver
+        return old
 
     def install(self) -> None:
         """Pretend to install this reactor as the global one."""
@@ -675,3 +703,8 @@ if TYPE_CHECKING:
     _udp: interfaces.IReactorUDP = MemoryReactor()
     _spawn: interfaces.IReactorProcess = MemoryReactor()
     _time: interfaces.IReactorTime = MemoryReactorClock()
+    _raisingTCP: interfaces.IReactorTCP = RaisingMemoryReactor()
+    _raisingUNIX: interfaces.IReactorUNIX = RaisingMemoryReactor()
+    _raisingSSL: interfaces.IReactorSSL = RaisingMemoryReactor()
+    _accumulating: interfaces.IProtocol = AccumulatingProtocol()
+    _pull: interfaces.IPullProducer = NonStreamingProducer(None)

@@ -4,18 +4,32 @@ Each helper spawns ``executable`` with argv ``(executable, *args)`` (so
 ``args`` does not repeat the program name) and environment ``env`` (``{}``:
 empty, as in Twisted; ``None``: this process's).  A missing executable or bad
 argument raises at the call, as ``spawnProcess`` does.
+
+``runWithWarningsSuppressed`` and ``suppressWarnings`` add warning filters
+for the duration of a call, or until the Deferred it returns has fired.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from torsion import defer, error
 from torsion._global import globalReactor
 from torsion.failure import Failure
 from torsion.protocol import ProcessProtocol
 
-__all__ = ["getProcessOutput", "getProcessOutputAndValue", "getProcessValue"]
+__all__ = [
+    "getProcessOutput",
+    "getProcessOutputAndValue",
+    "getProcessValue",
+    "runWithWarningsSuppressed",
+    "suppressWarnings",
+]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def _spawn(
@@ -154,10 +168,20 @@ class ProcessKilled(Exception):
 
 
 class _EverythingGetter(ProcessProtocol):
-    def __init__(self, deferred: defer.Deferred[tuple[bytes, bytes, int | None]]) -> None:
+    def __init__(
+        self,
+        deferred: defer.Deferred[tuple[bytes, bytes, int | None]],
+        stdinBytes: bytes | None = None,
+    ) -> None:
         self.deferred = deferred
         self.out: list[bytes] = []
         self.err: list[bytes] = []
+        self.stdinBytes = stdinBytes
+
+    def connectionMade(self) -> None:
+        if self.stdinBytes is not None:
+            self.transport.writeToChild(0, self.stdinBytes)
+            self.transport.closeStdin()
 
     def outReceived(self, data: bytes) -> None:
         self.out.append(data)
@@ -181,10 +205,83 @@ def getProcessOutputAndValue(
     env: dict[Any, Any] | None = {},  # noqa: B006 - Twisted's default: an empty environment
     path: Any = None,
     reactor: Any = None,
+    stdinBytes: bytes | None = None,
 ) -> defer.Deferred[tuple[bytes, bytes, int | None]]:
     """Fire with ``(stdout, stderr, exitCode)``.
 
-    If a signal killed the program, errback instead with ``(stdout, stderr,
-    signal)`` (a ``ProcessKilled``, which unpacks like that tuple).
+    ``stdinBytes``, if given, is written to the program's stdin, which is then
+    closed.  If a signal killed the program, errback instead with ``(stdout,
+    stderr, signal)`` (a ``ProcessKilled``, which unpacks like that tuple).
     """
-    return _spawn(_EverythingGetter, executable, args, env, path, reactor)
+    return _spawn(_EverythingGetter, executable, args, env, path, reactor, stdinBytes)
+
+
+_Added = list[tuple[Any, int | None]]
+
+
+def _addFilters(suppressedWarnings: Sequence[tuple[Sequence[Any], dict[str, Any]]]) -> _Added:
+    """Add the filters; for each, the new entry and where an equal one it displaced was."""
+    filters: Any = warnings.filters  # typed as a Sequence, but it is the list in force
+    added: _Added = []
+    for args, kwargs in suppressedWarnings:
+        before = list(filters)
+        warnings.filterwarnings(*args, **kwargs)
+        known = {id(f) for f in before}
+        entry = next((f for f in filters if id(f) not in known), None)
+        if entry is not None:
+            # filterwarnings moves an equal filter to the front: remember its place.
+            added.append((entry, before.index(entry) if entry in before else None))
+    return added
+
+
+def _removeFilters(result: object, added: _Added) -> object:
+    """Take the filters out again, and put back in place any equal one they displaced."""
+    filters: Any = warnings.filters
+    for entry, displaced in reversed(added):
+        for i, f in enumerate(filters):
+            if f is entry:
+                del filters[i]
+                break
+        if displaced is not None:
+            filters.insert(min(displaced, len(filters)), entry)
+    mutated = getattr(warnings, "_filters_mutated", None)
+    if mutated is not None:
+        mutated()  # the C module caches filters by version
+    return result
+
+
+def runWithWarningsSuppressed(
+    suppressedWarnings: Sequence[tuple[Sequence[Any], dict[str, Any]]],
+    f: Callable[..., Any],
+    *a: Any,
+    **kw: Any,
+) -> Any:
+    """Call ``f(*a, **kw)`` with extra warning filters in force, and return its result.
+
+    Each item of ``suppressedWarnings`` is ``(args, kwargs)`` for
+    ``warnings.filterwarnings``.  The filters are removed when ``f`` returns or
+    raises, or, if it returns a Deferred, when that Deferred fires; a filter
+    that was already in force stays where it was (Twisted removes it).  The
+    filters are process-wide while in force.
+    """
+    added = _addFilters(suppressedWarnings)
+    try:
+        result = f(*a, **kw)
+    except BaseException:
+        _removeFilters(None, added)
+        raise
+    if isinstance(result, defer.Deferred):
+        result.addBoth(_removeFilters, added)
+    else:
+        _removeFilters(None, added)
+    return result
+
+
+def suppressWarnings(f: _F, *suppressedWarnings: tuple[Sequence[Any], dict[str, Any]]) -> _F:
+    """Wrap ``f`` so that each call runs under ``runWithWarningsSuppressed``."""
+
+    @functools.wraps(f)
+    def wrapper(*a: Any, **kw: Any) -> Any:
+        return runWithWarningsSuppressed(suppressedWarnings, f, *a, **kw)
+
+    return wrapper  # type: ignore[return-value]

@@ -1,4 +1,5 @@
-# A Twisted-idiom program: reactor lifecycle, triggers and timers.
+# A Twisted-idiom program: reactor lifecycle, triggers and timers.  Timers are
+# 25 ms or more apart, so a loaded machine does not reorder them.
 import sys
 
 from twisted.internet import defer, error, reactor
@@ -34,25 +35,25 @@ removed = reactor.addSystemEventTrigger("during", "shutdown", say, "never")
 reactor.removeSystemEventTrigger(removed)
 
 for i in range(5):
-    reactor.callLater(0.01, say, "same-time", i)
-reactor.callLater(0.02, say, "later")
-c = reactor.callLater(0.015, say, "cancelled")
+    reactor.callLater(0.05, say, "same-time", i)
+reactor.callLater(0.1, say, "later")
+c = reactor.callLater(0.075, say, "cancelled")
 c.cancel()
 try:
     c.cancel()
 except error.AlreadyCancelled:
     say("AlreadyCancelled")
 moved = reactor.callLater(10, say, "moved")
-moved.reset(0.005)
-delayed = reactor.callLater(0.001, say, "delayed")
-delayed.delay(0.03)
+moved.reset(0.025)
+delayed = reactor.callLater(0.005, say, "delayed")
+delayed.delay(0.15)
 
 
 def boom():
     raise ZeroDivisionError("a timer raised")
 
 
-reactor.callLater(0.025, boom)
+reactor.callLater(0.125, boom)
 
 
 def check():
@@ -69,7 +70,7 @@ def check():
         say("ReactorNotRunning")
 
 
-reactor.callLater(0.04, check)
+reactor.callLater(0.2, check)
 reactor.run()
 say("after run", reactor.running)
 try:
