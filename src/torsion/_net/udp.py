@@ -33,7 +33,15 @@ from typing import Any
 
 from torsion import _log, defer, error
 from torsion._global import globalReactor
-from torsion._util import checkHost, checkPort, isIPv4Address, isIPv6Address, logPrefixOf
+from torsion._util import (
+    checkHost,
+    checkPort,
+    isIPv4Address,
+    isIPv6Address,
+    logPrefixOf,
+    scopedHost,
+    socketAddress,
+)
 from torsion.address import IPv4Address, IPv6Address
 
 __all__ = ["MulticastPort", "Port", "listenMulticast", "listenUDP"]
@@ -133,7 +141,7 @@ class Port:
             raise error.CannotListenError(self.interface, self.port, e)
         try:
             sock.setblocking(False)
-            sock.bind((self.interface, self.port))
+            sock.bind(socketAddress(self.interface, self.port))
         except (OSError, OverflowError) as e:
             sock.close()
             raise error.CannotListenError(self.interface, self.port, e)
@@ -207,7 +215,9 @@ class Port:
                     return
                 continue
             if ipv6:
-                addr = addr[:2]
+                # (host, port), as Twisted; a link-local sender's host keeps its
+                # %scope, so that writing back to it works.
+                addr = (scopedHost(addr), addr[1]) if addr[3] else addr[:2]
             try:
                 received(data, addr)
             except Exception as e:
@@ -271,7 +281,17 @@ class Port:
             raise error.InvalidAddressError(
                 f"write() takes an IP address, not a host name: {host!r}"
             )
+        if "%" in host and len(addr) < 4:
+            return self._scoped(host, port)
         return (host, port, *addr[2:4])
+
+    @staticmethod
+    def _scoped(host: str, port: int) -> tuple[Any, ...]:
+        """The socket address of a link-local ``host`` with a ``%scope`` (its scope id)."""
+        try:
+            return socketAddress(host, port)
+        except OSError as e:
+            raise error.InvalidAddressError(f"bad IPv6 scope in {host!r}: {e}") from None
 
     def write(self, datagram: bytes, addr: Any = None) -> None:
         """Send one datagram to ``addr`` (``(host, port)``; None once connected)."""
@@ -322,7 +342,7 @@ class Port:
         if (self.addressFamily == socket.AF_INET) != isIPv4Address(host):
             kind = "IPv4" if self.addressFamily == socket.AF_INET else "IPv6"
             raise error.InvalidAddressError(f"cannot connect an {kind} port to {host!r}")
-        self._sock().connect((host, port))
+        self._sock().connect(self._scoped(host, port) if "%" in host else (host, port))
         self._connectedAddr = (host, port)
 
     # -- addresses and options ----------------------------------------------------
@@ -331,7 +351,7 @@ class Port:
         """The address this port is bound to."""
         addr = self._sock().getsockname()
         if self.addressFamily == socket.AF_INET6:
-            return IPv6Address("UDP", addr[0], addr[1], addr[2], addr[3])
+            return IPv6Address("UDP", scopedHost(addr), addr[1], addr[2], addr[3])
         return IPv4Address("UDP", addr[0], addr[1])
 
     def getPeer(self) -> IPv4Address | IPv6Address | None:
