@@ -176,7 +176,7 @@ def test_tls_client_description_builds_a_verifying_endpoint(tmp_path: Any) -> No
     endpoint = client(f"tls:example.org:443:trustRoots={tmp_path / 'ca.pem'}:timeout=3")
     wrapped = endpoint._wrappedEndpoint
     assert isinstance(wrapped, HostnameEndpoint)
-    assert (wrapped._hostStr, wrapped._port, wrapped._timeout) == ("example.org", 443, 3.0)
+    assert (wrapped._hostText, wrapped._port, wrapped._timeout) == ("example.org", 443, 3.0)
     nested = client("tls:example.org:443:endpoint=tcp\\:127.0.0.1\\:8443")
     assert isinstance(nested._wrappedEndpoint, TCP4ClientEndpoint)
     assert nested._wrappedEndpoint._port == 8443

@@ -20,6 +20,8 @@ from io import BytesIO
 from typing import TYPE_CHECKING, Any
 
 from torsion import _log, error
+from torsion._net.resolver import HostResolution
+from torsion._util import isIPv6Address
 from torsion.address import IPv4Address, IPv6Address, UNIXAddress
 from torsion.defer import Deferred, succeed
 from torsion.failure import Failure
@@ -32,6 +34,7 @@ __all__ = [
     "StringIOWithoutClosing",
     "StringTransport",
     "StringTransportWithDisconnection",
+    "SynchronousResolver",
     "connectedPair",
 ]
 
@@ -305,12 +308,27 @@ class _FakeProcess(StringTransport):
         self.closeChildFD(2)
 
 
-def _isIPv6(host: str) -> bool:
-    try:
-        socket.inet_pton(socket.AF_INET6, host.split("%", 1)[0])
-    except (OSError, ValueError):
-        return False
-    return True
+class SynchronousResolver:
+    """A name resolver that resolves every name to 127.0.0.1 at once (Twisted's).
+
+    It is the ``nameResolver`` of ``MemoryReactor``: the receiver is told
+    ``resolutionBegan``, one ``IPv4Address("TCP", "127.0.0.1", portNumber)``
+    and ``resolutionComplete`` before ``resolveHostName`` returns.
+    """
+
+    def resolveHostName(
+        self,
+        resolutionReceiver: Any,
+        hostName: str,
+        portNumber: int = 0,
+        addressTypes: Any = None,
+        transportSemantics: str = "TCP",
+    ) -> HostResolution:
+        resolution = HostResolution(hostName)
+        resolutionReceiver.resolutionBegan(resolution)
+        resolutionReceiver.addressResolved(IPv4Address("TCP", "127.0.0.1", portNumber))
+        resolutionReceiver.resolutionComplete()
+        return resolution
 
 
 class MemoryReactor:
@@ -350,10 +368,16 @@ class MemoryReactor:
         self.readers: set[Any] = set()
         self.writers: set[Any] = set()
         self._nextPID = 1000
+        self.nameResolver: Any = SynchronousResolver()
 
     def install(self) -> None:
         """Pretend to install this reactor as the global one."""
         self.hasInstalled = True
+
+    def installNameResolver(self, resolver: Any) -> Any:
+        """Replace ``nameResolver``; returns the previous one."""
+        previous, self.nameResolver = self.nameResolver, resolver
+        return previous
 
     def resolve(self, name: str, timeout: Any = 10) -> Any:
         """Not supported: a memory reactor has no resolver."""
@@ -432,7 +456,7 @@ class MemoryReactor:
         self, port: int, factory: Any, backlog: int = 50, interface: str = ""
     ) -> _FakePort:
         self.tcpServers.append((port, factory, backlog, interface))
-        if _isIPv6(interface):
+        if isIPv6Address(interface):
             return _FakePort(IPv6Address("TCP", interface, port))
         return _FakePort(IPv4Address("TCP", "0.0.0.0", port))
 
@@ -446,7 +470,7 @@ class MemoryReactor:
         self, host: str, port: int, factory: Any, timeout: float = 30, bindAddress: Any = None
     ) -> _FakeConnector:
         self.tcpClients.append((host, port, factory, timeout, bindAddress))
-        if _isIPv6(host):
+        if isIPv6Address(host):
             return self._connector(IPv6Address("TCP", host, port), factory)
         return self._connector(IPv4Address("TCP", host, port), factory)
 
@@ -490,7 +514,7 @@ class MemoryReactor:
     ) -> _FakePort:
         self.udpPorts.append((port, protocol, interface, maxPacketSize))
         host = interface or "0.0.0.0"
-        if _isIPv6(host):
+        if isIPv6Address(host):
             return _FakePort(IPv6Address("UDP", host, port))
         return _FakePort(IPv4Address("UDP", host, port))
 
