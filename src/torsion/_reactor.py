@@ -175,6 +175,32 @@ class Reactor(ReactorCore):
 
         return listenMulticast(self, port, protocol, interface, maxPacketSize, listenMultiple)
 
+    # ------------------------------------------------- adopted sockets (IReactorSocket)
+
+    def adoptStreamPort(self, fileDescriptor: int, addressFamily: int, factory: Any) -> Any:
+        """Accept connections on a listening socket made elsewhere (TCP or UNIX).
+
+        The reactor uses a duplicate of ``fileDescriptor``: close yours when
+        you no longer need it.
+        """
+        from torsion._net.adopt import adoptStreamPort
+
+        return adoptStreamPort(self, fileDescriptor, addressFamily, factory)
+
+    def adoptStreamConnection(self, fileDescriptor: int, addressFamily: int, factory: Any) -> None:
+        """Run a connected stream socket made elsewhere with a protocol from ``factory``."""
+        from torsion._net.adopt import adoptStreamConnection
+
+        adoptStreamConnection(self, fileDescriptor, addressFamily, factory)
+
+    def adoptDatagramPort(
+        self, fileDescriptor: int, addressFamily: int, protocol: Any, maxPacketSize: int = 8192
+    ) -> Any:
+        """Run a bound UDP socket made elsewhere for a DatagramProtocol."""
+        from torsion._net.adopt import adoptDatagramPort
+
+        return adoptDatagramPort(self, fileDescriptor, addressFamily, protocol, maxPacketSize)
+
     def spawnProcess(
         self,
         processProtocol: Any,

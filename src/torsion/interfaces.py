@@ -54,6 +54,7 @@ __all__ = [
     "IResolverSimple",
     "IStreamClientEndpoint",
     "IStreamServerEndpoint",
+    "ISystemHandle",
     "ITCPTransport",
     "ITLSTransport",
     "ITransport",
@@ -347,6 +348,13 @@ class ITransport(Protocol):
     def loseConnection(self) -> None: ...
     def getPeer(self) -> Any: ...
     def getHost(self) -> Any: ...
+
+
+@runtime_checkable
+class ISystemHandle(Protocol):
+    """Gives the system object under a transport (the socket of a TCP or UNIX one)."""
+
+    def getHandle(self) -> Any: ...
 
 
 @runtime_checkable

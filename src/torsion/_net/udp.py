@@ -131,10 +131,8 @@ class Port:
     def _createSocket(self) -> socket.socket:
         return socket.socket(self.addressFamily, socket.SOCK_DGRAM)
 
-    def startListening(self) -> None:
-        """Bind, start the protocol, and start reading; CannotListenError if binding fails."""
-        if self.connected:
-            raise error.AlreadyListened(f"{self!r} is already listening")
+    def _bindSocket(self) -> socket.socket:
+        """A new non-blocking socket bound to the port's address; or CannotListenError."""
         try:
             sock = self._createSocket()
         except OSError as e:
@@ -145,6 +143,13 @@ class Port:
         except (OSError, OverflowError) as e:
             sock.close()
             raise error.CannotListenError(self.interface, self.port, e)
+        return sock
+
+    def startListening(self) -> None:
+        """Bind, start the protocol, and start reading; CannotListenError if binding fails."""
+        if self.connected:
+            raise error.AlreadyListened(f"{self!r} is already listening")
+        sock = self._bindSocket()
         self.socket = sock
         self._fd = sock.fileno()
         self._realPortNumber = sock.getsockname()[1]
