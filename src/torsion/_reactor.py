@@ -127,6 +127,27 @@ class Reactor(ReactorCore):
 
         return connectUNIX(self, address, factory, timeout, checkPID)
 
+    def listenUNIXDatagram(
+        self, address: str, protocol: Any, maxPacketSize: int = 8192, mode: int = 0o666
+    ) -> Any:
+        """Bind a UNIX datagram socket at ``address`` for a DatagramProtocol."""
+        from torsion._net.unixdgram import listenUNIXDatagram
+
+        return listenUNIXDatagram(self, address, protocol, maxPacketSize, mode)
+
+    def connectUNIXDatagram(
+        self,
+        address: str,
+        protocol: Any,
+        maxPacketSize: int = 8192,
+        mode: int = 0o666,
+        bindAddress: str | None = None,
+    ) -> Any:
+        """Connect a ConnectedDatagramProtocol to the UNIX datagram socket ``address``."""
+        from torsion._net.unixdgram import connectUNIXDatagram
+
+        return connectUNIXDatagram(self, address, protocol, maxPacketSize, mode, bindAddress)
+
     def listenSSL(
         self,
         port: int,

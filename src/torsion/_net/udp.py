@@ -101,15 +101,29 @@ class Port:
         self.disconnecting = False
         self._fd = -1
         self._connectedAddr: tuple[str, int] | None = None
-        self._realPortNumber: int | None = None
+        self._realPortNumber: Any = None  # (the port number, once listening)
         self._closing: Any = None
         self._stopped: list[defer.Deferred[None]] = []
 
     def __repr__(self) -> str:
         name = type(self.protocol).__name__
         if self._realPortNumber is not None:
-            return f"<{name} on UDP port {self._realPortNumber}>"
+            return f"<{name} on {self._where()}>"
         return f"<{name} (UDP, not listening)>"
+
+    # -- what a family provides (UNIX datagram ports override these) ------------
+
+    def _where(self) -> str:
+        """What the port is bound to, for logs and repr."""
+        return f"UDP Port {self._realPortNumber}"
+
+    def _boundTo(self, sock: socket.socket) -> Any:
+        """What ``_where`` reports, read from the bound socket."""
+        return sock.getsockname()[1]
+
+    def _receiver(self) -> Any:
+        """The callable each datagram is given to, as ``(data, address)``."""
+        return self.protocol.datagramReceived
 
     def fileno(self) -> int:
         return self._fd
@@ -152,9 +166,9 @@ class Port:
         sock = self._bindSocket()
         self.socket = sock
         self._fd = sock.fileno()
-        self._realPortNumber = sock.getsockname()[1]
+        self._realPortNumber = self._boundTo(sock)
         self.connected = 1
-        _log.logger.info("%s starting on %s", self.logPrefix(), self._realPortNumber)
+        _log.logger.info("%s starting on %s", self.logPrefix(), self._where())
         self.protocol.makeConnection(self)
         if self.connected and not self.disconnecting:
             self.reactor.addReader(self)
@@ -185,7 +199,7 @@ class Port:
         self.reactor.removeReader(self)
         self.connected = 0
         self.disconnecting = False
-        _log.logger.info("(UDP Port %s Closed)", self._realPortNumber)
+        _log.logger.info("(%s Closed)", self._where())
         self._realPortNumber = None
         try:
             self.protocol.doStop()
@@ -208,7 +222,7 @@ class Port:
         recvfrom = sock.recvfrom
         size = self.maxPacketSize
         budget = self.maxThroughput
-        received = self.protocol.datagramReceived
+        received = self._receiver()
         ipv6 = self.addressFamily == socket.AF_INET6
         for _ in range(self.readBurst):
             try:
