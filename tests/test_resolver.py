@@ -347,3 +347,63 @@ def test_bind_address_forms(given: Any, expected: Any) -> None:
     r = MemoryReactor()
     HostnameEndpoint(r, "x.test", 80, bindAddress=given).connect(Factory.forProtocol(Protocol))
     assert r.tcpClients[0][4] == expected
+
+
+def test_simple_hostname_resolver_over_a_callable(caplog: Any) -> None:
+    """Twisted's _SimpleHostnameResolver: getaddrinfo-shaped results from a callable."""
+    from torsion.endpoints import _SimpleHostnameResolver
+
+    answers: dict[str, defer.Deferred[Any]] = {}
+
+    def lookup(host: str, port: int) -> defer.Deferred[Any]:
+        answers[host] = d = defer.Deferred[Any]()
+        return d
+
+    resolver = _SimpleHostnameResolver(lookup)
+    assert isinstance(resolver, interfaces.IHostnameResolver)
+    ok, bad = Receiver(), Receiver()
+    resolver.resolveHostName(ok, "good.test", 80)
+    resolver.resolveHostName(bad, "bad.test", 80)
+    assert ok.events == [("began", "good.test")] and not ok.done.called
+    answers["good.test"].callback(
+        [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.1", 80)),
+            (socket.AF_UNIX, socket.SOCK_STREAM, 0, "", "/ignored"),
+            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("2001:db8::1", 80, 0, 0)),
+        ]
+    )
+    assert ok.addresses == [
+        IPv4Address("TCP", "192.0.2.1", 80),
+        IPv6Address("TCP", "2001:db8::1", 80, 0, 0),
+    ]
+    with caplog.at_level(logging.ERROR, logger="torsion"):
+        answers["bad.test"].errback(RuntimeError("lookup broke"))
+    assert bad.done.called and bad.addresses == []
+    assert "lookup broke" in caplog.text and "bad.test" in caplog.text
+
+
+def test_raising_memory_reactor() -> None:
+    from torsion.testing import RaisingMemoryReactor
+
+    listenError, connectError = error.CannotListenError("", 80, OSError()), error.ConnectError()
+    r = RaisingMemoryReactor(listenError, connectError)
+    f = Factory.forProtocol(Protocol)
+    for call in (
+        lambda: r.listenTCP(80, f),
+        lambda: r.listenUNIX("/x", f),
+        lambda: r.adoptStreamPort(3, socket.AF_INET, f),
+    ):
+        with pytest.raises(error.CannotListenError):
+            call()
+    for call in (
+        lambda: r.connectTCP("h", 80, f),
+        lambda: r.connectUNIX("/x", f),
+        lambda: r.adoptStreamConnection(3, socket.AF_INET, f),
+        lambda: r.adoptDatagramPort(3, socket.AF_INET, f, 8192),
+    ):
+        with pytest.raises(error.ConnectError):
+            call()
+    failures: list[Any] = []
+    HostnameEndpoint(r, "x.test", 80).connect(f).addErrback(failures.append)
+    assert failures[0].value is connectError
+    assert isinstance(r.installNameResolver(MapResolver({})), SynchronousResolver)

@@ -31,6 +31,7 @@ __all__ = [
     "IOPump",
     "MemoryReactor",
     "MemoryReactorClock",
+    "RaisingMemoryReactor",
     "StringIOWithoutClosing",
     "StringTransport",
     "StringTransportWithDisconnection",
@@ -595,6 +596,43 @@ class MemoryReactorClock(MemoryReactor, Clock):
     def __init__(self) -> None:
         MemoryReactor.__init__(self)
         Clock.__init__(self)
+
+
+class RaisingMemoryReactor:
+    """A fake reactor whose every ``listen``/``adopt`` call raises ``listenException``
+    and every ``connect`` call raises ``connectException`` (Twisted's).
+
+    Its ``nameResolver`` is a ``SynchronousResolver``, as ``MemoryReactor``'s.
+    """
+
+    def __init__(
+        self,
+        listenException: BaseException | None = None,
+        connectException: BaseException | None = None,
+    ) -> None:
+        self._listenException = listenException
+        self._connectException = connectException
+        self.nameResolver: Any = SynchronousResolver()
+
+    def installNameResolver(self, resolver: Any) -> Any:
+        """Replace ``nameResolver``; returns the previous one."""
+        previous, self.nameResolver = self.nameResolver, resolver
+        return previous
+
+    def _raise(self, exception: BaseException | None) -> Any:
+        if exception is None:
+            raise TypeError("RaisingMemoryReactor was given no exception to raise here")
+        raise exception
+
+    def listenTCP(self, *args: Any, **kw: Any) -> Any:
+        return self._raise(self._listenException)
+
+    listenSSL = listenUNIX = adoptStreamPort = listenTCP
+
+    def connectTCP(self, *args: Any, **kw: Any) -> Any:
+        return self._raise(self._connectException)
+
+    connectSSL = connectUNIX = adoptStreamConnection = adoptDatagramPort = connectTCP
 
 
 class IOPump:

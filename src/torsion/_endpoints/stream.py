@@ -251,10 +251,9 @@ class TCP4ClientEndpoint:
         self._timeout = timeout
         self._bindAddress = bindAddress
 
-    def _address(self) -> Any:
-        from torsion.address import IPv4Address
-
-        return IPv4Address("TCP", self._host, self._port)
+    def _address(self, host: str | None = None) -> Any:
+        """The address a cancelled attempt reports: ``host`` once resolved, as Twisted."""
+        return IPv4Address("TCP", self._host if host is None else host, self._port)
 
     def connect(self, protocolFactory: Any) -> defer.Deferred[Any]:
         """Connect; the Deferred fires with the protocol once it is connected."""
@@ -264,7 +263,7 @@ class TCP4ClientEndpoint:
         return _connectWith(
             self._reactor,
             protocolFactory,
-            self._address(),
+            self._address(host),
             lambda f: self._reactor.connectTCP(
                 host, self._port, f, timeout=self._timeout, bindAddress=self._bindAddress
             ),
@@ -320,10 +319,8 @@ class _Resolving:
 class TCP6ClientEndpoint(TCP4ClientEndpoint):
     """Connect over TCP to an IPv6 address or a host name resolved to one."""
 
-    def _address(self) -> Any:
-        from torsion.address import IPv6Address
-
-        return IPv6Address("TCP", self._host, self._port)
+    def _address(self, host: str | None = None) -> Any:
+        return IPv6Address("TCP", self._host if host is None else host, self._port)
 
     def connect(self, protocolFactory: Any) -> defer.Deferred[Any]:
         """Connect; a host name is resolved (IPv6 only) in a thread first."""
@@ -655,7 +652,7 @@ class SSL4ClientEndpoint(TCP4ClientEndpoint):
         return _connectWith(
             self._reactor,
             protocolFactory,
-            self._address(),
+            self._address(host),
             lambda f: self._reactor.connectSSL(
                 host,
                 self._port,

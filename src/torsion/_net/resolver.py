@@ -40,6 +40,7 @@ __all__ = [
     "ComplexResolverSimplifier",
     "GAIResolver",
     "HostResolution",
+    "SimpleHostnameResolver",
     "SimpleResolverComplexifier",
 ]
 
@@ -77,14 +78,26 @@ def _family(addressTypes: Sequence[type] | None) -> int:
 
 def deliverAddresses(receiver: Any, infos: Sequence[Any]) -> None:
     """Tell ``receiver`` each IPv4/IPv6 address of ``getaddrinfo`` results (others are
-    skipped), then that the resolution is complete."""
+    skipped)."""
     for family, socktype, _proto, _canonname, sockaddr in infos:
         transport = _TRANSPORTS.get(socktype, "TCP")
         if family == socket.AF_INET:
             receiver.addressResolved(IPv4Address(transport, sockaddr[0], sockaddr[1]))
         elif family == socket.AF_INET6:
             receiver.addressResolved(IPv6Address(transport, *sockaddr[:4]))
-    receiver.resolutionComplete()
+
+
+def _deliverWhenDone(
+    receiver: Any, lookup: defer.Deferred[Any], hostName: str, resolver: Any
+) -> None:
+    """Deliver ``lookup``'s ``getaddrinfo`` results; log its failure; complete either way."""
+
+    def failed(failure: Failure) -> None:
+        _log.log_failure(f"Error while resolving {hostName!r} with {resolver!r}:", failure)
+
+    lookup.addCallback(lambda infos: deliverAddresses(receiver, infos))
+    lookup.addErrback(failed)
+    lookup.addCallback(lambda _: receiver.resolutionComplete())
 
 
 def numericAddressInfo(host: str, port: int, family: int = 0, socktype: int = 0) -> list[Any]:
@@ -140,9 +153,8 @@ class GAIResolver:
         resolutionReceiver.resolutionBegan(resolution)
         if isinstance(hostName, str) and (isIPv4Address(hostName) or isIPv6Address(hostName)):
             infos = numericAddressInfo(hostName, portNumber, family, socktype)
-            deliverAddresses(resolutionReceiver, infos)
-            return resolution
-        if self._blocking:
+            d: defer.Deferred[Any] = defer.succeed(infos)
+        elif self._blocking:
             d = defer.execute(self._lookup, hostName, portNumber, family, socktype)
         else:
             from torsion.threads import deferToThreadPool
@@ -151,8 +163,7 @@ class GAIResolver:
             d = deferToThreadPool(
                 self._reactor, getPool(), self._lookup, hostName, portNumber, family, socktype
             )
-        d.addCallback(lambda infos: deliverAddresses(resolutionReceiver, infos))
-        d.addErrback(self._failed, hostName, resolutionReceiver)
+        _deliverWhenDone(resolutionReceiver, d, hostName, self)
         return resolution
 
     def _lookup(self, host: str, port: int, family: int, socktype: int) -> list[Any]:
@@ -162,9 +173,31 @@ class GAIResolver:
         except (socket.gaierror, UnicodeError):
             return []  # no such name (or one that cannot be a name)
 
-    def _failed(self, failure: Failure, hostName: str, receiver: Any) -> None:
-        _log.log_failure(f"Error while resolving {hostName!r} with {self!r}:", failure)
-        receiver.resolutionComplete()
+
+class SimpleHostnameResolver:
+    """An ``IHostnameResolver`` over a callable ``nameResolution(host, port)`` that
+    returns a Deferred of ``getaddrinfo``-shaped results (Twisted's
+    ``endpoints._SimpleHostnameResolver``).  ``addressTypes`` and
+    ``transportSemantics`` are not passed on; a failure is logged, and the
+    resolution completes either way.
+    """
+
+    def __init__(self, nameResolution: Callable[[str, int], defer.Deferred[Any]]) -> None:
+        self._nameResolution = nameResolution
+
+    def resolveHostName(
+        self,
+        resolutionReceiver: Any,
+        hostName: str,
+        portNumber: int = 0,
+        addressTypes: Sequence[type] | None = None,
+        transportSemantics: str = "TCP",
+    ) -> HostResolution:
+        resolution = HostResolution(hostName)
+        resolutionReceiver.resolutionBegan(resolution)
+        d = defer.maybeDeferred(self._nameResolution, hostName, portNumber)
+        _deliverWhenDone(resolutionReceiver, d, hostName, self._nameResolution)
+        return resolution
 
 
 class SimpleResolverComplexifier:
