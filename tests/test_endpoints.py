@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 from typing import Any
 
 import pytest
@@ -246,8 +247,24 @@ def test_ssl_server_description_loads_the_certificate(tmp_path: Any) -> None:
         ":interface=127.0.0.1"
     )
     assert (endpoint._port, endpoint._interface) == (8443, "127.0.0.1")
+    assert endpoint._sslContextFactory._maximum is None
     with pytest.raises(ValueError, match="no certificate and private key"):
         server(f"ssl:8443:privateKey={tmp_path / 'cert.pem'}")
+    # Twisted's positional order (port, privateKey, certKey, sslmethod, interface).
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    pinned = server(f"ssl:8443:{key}:{cert}:TLSv1_2_METHOD:127.0.0.2")
+    assert pinned._interface == "127.0.0.2"
+    options = pinned._sslContextFactory
+    assert options._minimum == options._maximum == ssl.TLSVersion.TLSv1_2
+    with pytest.raises(ValueError, match=r"dhParameters .* does not exist"):
+        server(f"ssl:8443:{key}:{cert}:dhParameters={tmp_path / 'no'}")
+
+
+def test_ssl_client_description_hostname_names_the_server(tmp_path: Any) -> None:
+    """``hostname=`` is the name the certificate is checked against (not ``host``)."""
+    endpoint = client("ssl:host=127.0.0.1:443:hostname=example.org")
+    assert (endpoint._host, endpoint._port) == ("127.0.0.1", 443)
+    assert endpoint._sslContextFactory._hostname == "example.org"
 
 
 # --------------------------------------------------- real connections
