@@ -187,7 +187,6 @@ MISSING_ON_PURPOSE = {
     "twisted.internet.endpoints": (
         "torsion.endpoints",
         {
-            "AdoptedStreamServerEndpoint": "not yet (issue 11)",
             "wrapServerTLS": "not yet",
         },
     ),

@@ -116,7 +116,7 @@ def test_version() -> None:
             "--listen: bad endpoint description 'tcp:abc'",
         ),
         (["run", "echo", "--listen", "nonsense"], 2, "unknown server endpoint type 'nonsense'"),
-        (["run", "echo", "--listen", "tcp:80:interface=::1"], 2, "unexpected extra argument"),
+        (["run", "echo", "--listen", "tcp:80:interface=::1"], 2, "given both by position"),
         (["run", "echo", "--listen"], 2, "expected one argument"),
         (["run", "nope"], 2, "invalid choice: 'nope'"),
         ([], 2, "the following arguments are required"),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import ssl
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from torsion.address import HostnameAddress, IPv4Address
 from torsion.defer import Deferred
 from torsion.endpoints import (
     HostnameEndpoint,
+    StandardIOEndpoint,
     TCP4ClientEndpoint,
     TCP4ServerEndpoint,
     TCP6ClientEndpoint,
@@ -54,8 +57,30 @@ def client(description: str) -> Any:
         (
             "unix:/tmp/s.sock:mode=600:backlog=7",
             UNIXServerEndpoint,
-            {"_address": "/tmp/s.sock", "_mode": 0o600, "_backlog": 7, "_wantPID": 0},
+            {"_address": "/tmp/s.sock", "_mode": 0o600, "_backlog": 7, "_wantPID": 1},
         ),
+        ("unix:/tmp/s.sock:lockfile=0", UNIXServerEndpoint, {"_wantPID": 0}),
+        (
+            "unix:/tmp/s.sock:600:7:0",
+            UNIXServerEndpoint,
+            {"_mode": 0o600, "_backlog": 7, "_wantPID": 0},
+        ),
+        (
+            "tcp:interface=127.0.0.1:80",
+            TCP4ServerEndpoint,
+            {"_port": 80, "_interface": "127.0.0.1"},
+        ),
+        (
+            "tcp:80:127.0.0.1:7",
+            TCP4ServerEndpoint,
+            {"_port": 80, "_interface": "127.0.0.1", "_backlog": 7},
+        ),
+        (
+            "tcp6:80:7:\\:\\:1",
+            TCP6ServerEndpoint,
+            {"_port": 80, "_backlog": 7, "_interface": "::1"},
+        ),
+        ("stdio:", StandardIOEndpoint, {}),
         ("unix:/tmp/a\\:b", UNIXServerEndpoint, {"_address": "/tmp/a:b", "_mode": 0o666}),
         ("unix:address=/x:lockfile=1", UNIXServerEndpoint, {"_address": "/x", "_wantPID": 1}),
         ("unix:/tmp/back\\\\slash", UNIXServerEndpoint, {"_address": "/tmp/back\\slash"}),
@@ -86,6 +111,25 @@ def test_server_descriptions(description: str, cls: type, attrs: dict[str, Any])
         ("tcp6:host=\\:\\:1:port=80", TCP6ClientEndpoint, {"_host": "::1"}),
         ("unix:path=/p:timeout=5", UNIXClientEndpoint, {"_path": "/p", "_timeout": 5.0}),
         ("unix:/p:checkPID=1", UNIXClientEndpoint, {"_path": "/p", "_checkPID": 1}),
+        # Twisted's keyword forms: a lone positional is what host= or port= leaves.
+        (
+            "tcp:host=example.com:1234:timeout=7:bindAddress=10.0.0.2",
+            TCP4ClientEndpoint,
+            {
+                "_host": "example.com",
+                "_port": 1234,
+                "_timeout": 7,
+                "_bindAddress": ("10.0.0.2", 0),
+            },
+        ),
+        ("tcp:example.com:port=80", TCP4ClientEndpoint, {"_host": "example.com", "_port": 80}),
+        ("tcp6:host=\\:\\:1:80", TCP6ClientEndpoint, {"_host": "::1", "_port": 80}),
+        (
+            "unix:path=/var/foo/bar:lockfile=1:timeout=9",
+            UNIXClientEndpoint,
+            {"_path": "/var/foo/bar", "_checkPID": 1, "_timeout": 9},
+        ),
+        ("unix:/var/foo/bar:lockfile=0", UNIXClientEndpoint, {"_checkPID": 0}),
     ],
 )
 def test_client_descriptions(description: str, cls: type, attrs: dict[str, Any]) -> None:
@@ -106,10 +150,18 @@ SERVER_MISTAKES = [
     ("tcp:65536", "bad port: '65536'"),
     ("tcp:1_0", "bad port: '1_0'"),
     ("tcp: 80", "bad port: ' 80'"),
-    ("foo:80", "unknown server endpoint type 'foo' (known: ssl, tcp, tcp6, unix)"),
+    ("foo:80", "unknown server endpoint type 'foo' (known: ssl, stdio, systemd, tcp, tcp6, unix)"),
     ("tcp:80:bogus=1", "unknown option 'bogus' for 'tcp' endpoints"),
-    ("tcp:80:interface=::1", "unexpected extra argument ':1'"),
-    ("tcp:80:90", "unexpected extra argument '90'"),
+    ("tcp:80:interface=::1", "'interface' is given both by position and as interface="),
+    ("tcp:80:127.0.0.1:5:6", "unexpected extra argument '6'"),
+    ("stdio:x", "unexpected extra argument 'x'"),
+    ("systemd:domain=INET", "give exactly one of index= and name="),
+    ("systemd:domain=INET:index=0:name=x", "give exactly one of index= and name="),
+    ("systemd:domain=APPLETALK:index=0", "domain must be INET, INET6 or UNIX"),
+    ("systemd:domain=INET:index=-1", "bad index: '-1' is not a whole number"),
+    ("systemd:domain=INET:index=0", "index 0 is out of range: systemd passed 0"),
+    ("systemd:domain=INET:name=web", "systemd passed no descriptor named 'web'"),
+    ("ssl:8443:sslmethod=SSLv3_METHOD", "bad sslmethod: 'SSLv3_METHOD' is not one torsion"),
     ("tcp:8080\\", "unfinished '\\' escape"),
     ("tcp:80:=x", "option '=x' has no name"),
     ("tcp:80:backlog=1:backlog=2", "option 'backlog' is given twice"),
@@ -136,6 +188,9 @@ CLIENT_MISTAKES = [
     ("udp:h:53", "unknown client endpoint type 'udp' (known: ssl, tcp, tcp6, tls, unix)"),
     ("unix:", "bad path: it is empty"),
     ("unix:/p:checkPID=2", "bad checkPID"),
+    ("unix:/p:checkPID=1:lockfile=1", "lockfile= and checkPID= are one option"),
+    ("tcp:host=h:port=80:90", "unexpected extra argument '90'"),
+    ("tls:host=h:443", "'host' is given both by position and as host="),
     ("tls:example.org", "the port is missing"),
     ("tls:example.org:443:trustRoots=/nonexistent/ca", "does not exist"),
     ("tls:example.org:443:privateKey=/k.pem", "privateKey needs certificate="),
@@ -176,7 +231,7 @@ def test_tls_client_description_builds_a_verifying_endpoint(tmp_path: Any) -> No
     endpoint = client(f"tls:example.org:443:trustRoots={tmp_path / 'ca.pem'}:timeout=3")
     wrapped = endpoint._wrappedEndpoint
     assert isinstance(wrapped, HostnameEndpoint)
-    assert (wrapped._hostStr, wrapped._port, wrapped._timeout) == ("example.org", 443, 3.0)
+    assert (wrapped._hostText, wrapped._port, wrapped._timeout) == ("example.org", 443, 3.0)
     nested = client("tls:example.org:443:endpoint=tcp\\:127.0.0.1\\:8443")
     assert isinstance(nested._wrappedEndpoint, TCP4ClientEndpoint)
     assert nested._wrappedEndpoint._port == 8443
@@ -192,8 +247,24 @@ def test_ssl_server_description_loads_the_certificate(tmp_path: Any) -> None:
         ":interface=127.0.0.1"
     )
     assert (endpoint._port, endpoint._interface) == (8443, "127.0.0.1")
+    assert endpoint._sslContextFactory._maximum is None
     with pytest.raises(ValueError, match="no certificate and private key"):
         server(f"ssl:8443:privateKey={tmp_path / 'cert.pem'}")
+    # Twisted's positional order (port, privateKey, certKey, sslmethod, interface).
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    pinned = server(f"ssl:8443:{key}:{cert}:TLSv1_2_METHOD:127.0.0.2")
+    assert pinned._interface == "127.0.0.2"
+    options = pinned._sslContextFactory
+    assert options._minimum == options._maximum == ssl.TLSVersion.TLSv1_2
+    with pytest.raises(ValueError, match=r"dhParameters .* does not exist"):
+        server(f"ssl:8443:{key}:{cert}:dhParameters={tmp_path / 'no'}")
+
+
+def test_ssl_client_description_hostname_names_the_server(tmp_path: Any) -> None:
+    """``hostname=`` is the name the certificate is checked against (not ``host``)."""
+    endpoint = client("ssl:host=127.0.0.1:443:hostname=example.org")
+    assert (endpoint._host, endpoint._port) == ("127.0.0.1", 443)
+    assert endpoint._sslContextFactory._hostname == "example.org"
 
 
 # --------------------------------------------------- real connections
@@ -593,3 +664,76 @@ def test_tcp6_client_resolves_names_to_ipv6(reactor: Any, run: Any, monkeypatch:
 
     run(defer.ensureDeferred(scenario()))
     assert families[0] == socket.AF_INET6
+
+
+# ------------------------------------------------ adopted sockets, systemd
+
+
+def test_adopted_stream_server_endpoint(reactor: Any, run: Any) -> None:
+    """It adopts the descriptor, closes it, and listens only once."""
+    from torsion.endpoints import AdoptedStreamServerEndpoint
+
+    original = socket.create_server(("127.0.0.1", 0))
+    fd = os.dup(original.fileno())
+    number = original.getsockname()[1]
+    original.close()
+    endpoint = AdoptedStreamServerEndpoint(reactor, fd, socket.AF_INET)
+
+    async def scenario() -> None:
+        port = await endpoint.listen(Factory.forProtocol(Echo))
+        with pytest.raises(OSError):
+            os.fstat(fd)  # the endpoint closed the descriptor it was given
+        assert port.getHost().port == number
+        await roundTrip(TCP4ClientEndpoint(reactor, "127.0.0.1", number))
+        with pytest.raises(error.AlreadyListened):
+            await endpoint.listen(Factory.forProtocol(Echo))
+        await port.stopListening()
+
+    run(defer.ensureDeferred(scenario()))
+
+
+def test_systemd_description_adopts_an_inherited_socket(
+    reactor: Any, run: Any, monkeypatch: Any
+) -> None:
+    from torsion._endpoints import adopted
+
+    web = socket.create_server(("127.0.0.1", 0))
+    admin = socket.create_server(("127.0.0.1", 0))
+    fds = [os.dup(web.fileno()), os.dup(admin.fileno())]
+    monkeypatch.setattr(adopted, "_inherited", (fds, ["web", "admin"]))
+    byName = serverFromString(reactor, "systemd:domain=INET:name=admin")
+    byIndex = serverFromString(reactor, "systemd:INET:0")
+    assert (byName.fileno, byName.addressFamily) == (fds[1], socket.AF_INET)
+    assert byIndex.fileno == fds[0]
+
+    async def scenario() -> None:
+        port = await byName.listen(Factory.forProtocol(Echo))
+        await roundTrip(TCP4ClientEndpoint(reactor, "127.0.0.1", admin.getsockname()[1]))
+        await port.stopListening()
+        port = await byIndex.listen(Factory.forProtocol(Echo))
+        await port.stopListening()
+
+    run(defer.ensureDeferred(scenario()))
+    web.close()
+    admin.close()
+
+
+@pytest.mark.parametrize(
+    ("environ", "descriptors", "names"),
+    [
+        ({"LISTEN_PID": "{pid}", "LISTEN_FDS": "2", "LISTEN_FDNAMES": "a:b"}, [3, 4], ["a", "b"]),
+        ({"LISTEN_PID": "{pid}", "LISTEN_FDS": "2"}, [3, 4], []),
+        ({"LISTEN_PID": "{pid}", "LISTEN_FDS": "1", "LISTEN_FDNAMES": "a:b"}, [3], []),
+        ({"LISTEN_PID": "1", "LISTEN_FDS": "2"}, [], []),  # meant for another process
+        ({"LISTEN_PID": "{pid}", "LISTEN_FDS": "many"}, [], []),
+        ({}, [], []),
+    ],
+)
+def test_systemd_environment(environ: dict[str, str], descriptors: Any, names: Any) -> None:
+    from torsion._endpoints.adopted import _readEnvironment
+
+    env = {k: v.format(pid=os.getpid()) for k, v in environ.items()}
+    env["OTHER"] = "kept"
+    assert _readEnvironment(env) == (descriptors, names)
+    if descriptors:  # read once: children must not believe they were passed them
+        assert env == {"OTHER": "kept"}

@@ -319,9 +319,9 @@ def test_portforward_target_errors(text: str, problem: str) -> None:
 def test_portforward_targets() -> None:
     reactor = MemoryReactor()
     ep = targetEndpoint(reactor, "[::1]:8080")
-    assert (ep._hostStr, ep._port) == ("::1", 8080)
+    assert (ep._hostText, ep._port) == ("::1", 8080)
     ep = targetEndpoint(reactor, "example.org:80")
-    assert (ep._hostStr, ep._port) == ("example.org", 80)
+    assert (ep._hostText, ep._port) == ("example.org", 80)
     ep = targetEndpoint(reactor, "unix:path=/run/app.sock")
     assert ep._path == "/run/app.sock"
 

@@ -10,15 +10,15 @@ transports it uses.
 
 from __future__ import annotations
 
-import socket
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from torsion import error
 from torsion._core.base import ReactorCore
 from torsion._util import isIPv4Address
 
 if TYPE_CHECKING:
     from torsion.defer import Deferred
+    from torsion.interfaces import IHostnameResolver, IResolverSimple
 
 __all__ = ["Reactor"]
 
@@ -26,9 +26,56 @@ __all__ = ["Reactor"]
 class Reactor(ReactorCore):
     """An event loop with Twisted's reactor API, on one readiness backend."""
 
-    def resolve(self, name: str, timeout: Any = (1, 3, 11, 45)) -> Deferred[str]:
-        """Resolve a host name to an IPv4 address string (in a thread)."""
-        from torsion import defer, threads
+    # ------------------------------------------------------- name resolution
+    # (see torsion._net.resolver: two resolver shapes, each installable)
+
+    _nameResolver: IHostnameResolver | None = None
+    _resolver: IResolverSimple | None = None
+
+    @property
+    def nameResolver(self) -> IHostnameResolver:
+        """The ``IHostnameResolver`` that ``HostnameEndpoint`` uses (getaddrinfo by default)."""
+        if self._nameResolver is None:
+            from torsion._net.resolver import GAIResolver
+
+            self._nameResolver = GAIResolver(self)
+        return self._nameResolver
+
+    @property
+    def resolver(self) -> IResolverSimple:
+        """The ``IResolverSimple`` that ``resolve`` (and so ``connectTCP``) uses."""
+        if self._resolver is None:
+            from torsion._net.resolver import ComplexResolverSimplifier
+
+            self._resolver = ComplexResolverSimplifier(self.nameResolver, self)
+        return self._resolver
+
+    def installNameResolver(self, resolver: IHostnameResolver) -> IHostnameResolver:
+        """Use ``resolver`` for every name lookup (``resolve`` too); returns the previous one."""
+        from torsion._net.resolver import ComplexResolverSimplifier
+
+        if not callable(getattr(resolver, "resolveHostName", None)):
+            raise TypeError(f"a name resolver needs a resolveHostName method: {resolver!r}")
+        previous = self.nameResolver
+        self._nameResolver = resolver
+        self._resolver = ComplexResolverSimplifier(resolver, self)
+        return previous
+
+    def installResolver(self, resolver: IResolverSimple) -> IResolverSimple:
+        """Use the simple ``resolver`` (``getHostByName``) for every name lookup; returns
+        the previous one."""
+        from torsion._net.resolver import SimpleResolverComplexifier
+
+        if not callable(getattr(resolver, "getHostByName", None)):
+            raise TypeError(f"a resolver needs a getHostByName method: {resolver!r}")
+        previous = self.resolver
+        self._resolver = resolver
+        self._nameResolver = SimpleResolverComplexifier(resolver)
+        return previous
+
+    def resolve(self, name: str, timeout: Sequence[int] = (1, 3, 11, 45)) -> Deferred[str]:
+        """Resolve a host name to an IPv4 address string, with the installed resolver."""
+        from torsion import defer
 
         if not isinstance(name, str):
             return defer.fail(TypeError(f"host name must be str, got {type(name).__name__}"))
@@ -36,24 +83,10 @@ class Reactor(ReactorCore):
             return defer.succeed("0.0.0.0")
         if isIPv4Address(name):
             return defer.succeed(name)
-
-        def lookup() -> str:
-            try:
-                return socket.gethostbyname(name)
-            except (OSError, UnicodeError) as e:
-                raise error.DNSLookupError(f"address {name!r} not found: {e}")
-
-        d = threads.deferToThreadPool(self, self.getThreadPool(), lookup)
-        total = sum(timeout) if isinstance(timeout, (tuple, list)) else timeout
-        if total:
-
-            def timedOut(failure: Any, _t: float) -> Any:
-                failure.trap(defer.TimeoutError)
-                raise error.DNSLookupError(f"address {name!r} not found: timed out")
-
-            d.addTimeout(total, self, onTimeoutCancel=None)
-            d.addErrback(timedOut, total)
-        return d
+        try:
+            return self.resolver.getHostByName(name, timeout)
+        except Exception:
+            return defer.fail()
 
     def listenTCP(self, port: int, factory: Any, backlog: int = 50, interface: str = "") -> Any:
         """Listen for TCP connections on ``interface``:``port`` (0: any free port)."""
@@ -93,6 +126,27 @@ class Reactor(ReactorCore):
         from torsion._net.unix import connectUNIX
 
         return connectUNIX(self, address, factory, timeout, checkPID)
+
+    def listenUNIXDatagram(
+        self, address: str, protocol: Any, maxPacketSize: int = 8192, mode: int = 0o666
+    ) -> Any:
+        """Bind a UNIX datagram socket at ``address`` for a DatagramProtocol."""
+        from torsion._net.unixdgram import listenUNIXDatagram
+
+        return listenUNIXDatagram(self, address, protocol, maxPacketSize, mode)
+
+    def connectUNIXDatagram(
+        self,
+        address: str,
+        protocol: Any,
+        maxPacketSize: int = 8192,
+        mode: int = 0o666,
+        bindAddress: str | None = None,
+    ) -> Any:
+        """Connect a ConnectedDatagramProtocol to the UNIX datagram socket ``address``."""
+        from torsion._net.unixdgram import connectUNIXDatagram
+
+        return connectUNIXDatagram(self, address, protocol, maxPacketSize, mode, bindAddress)
 
     def listenSSL(
         self,
@@ -141,6 +195,32 @@ class Reactor(ReactorCore):
         from torsion._net.udp import listenMulticast
 
         return listenMulticast(self, port, protocol, interface, maxPacketSize, listenMultiple)
+
+    # ------------------------------------------------- adopted sockets (IReactorSocket)
+
+    def adoptStreamPort(self, fileDescriptor: int, addressFamily: int, factory: Any) -> Any:
+        """Accept connections on a listening socket made elsewhere (TCP or UNIX).
+
+        The reactor uses a duplicate of ``fileDescriptor``: close yours when
+        you no longer need it.
+        """
+        from torsion._net.adopt import adoptStreamPort
+
+        return adoptStreamPort(self, fileDescriptor, addressFamily, factory)
+
+    def adoptStreamConnection(self, fileDescriptor: int, addressFamily: int, factory: Any) -> None:
+        """Run a connected stream socket made elsewhere with a protocol from ``factory``."""
+        from torsion._net.adopt import adoptStreamConnection
+
+        adoptStreamConnection(self, fileDescriptor, addressFamily, factory)
+
+    def adoptDatagramPort(
+        self, fileDescriptor: int, addressFamily: int, protocol: Any, maxPacketSize: int = 8192
+    ) -> Any:
+        """Run a bound UDP socket made elsewhere for a DatagramProtocol."""
+        from torsion._net.adopt import adoptDatagramPort
+
+        return adoptDatagramPort(self, fileDescriptor, addressFamily, protocol, maxPacketSize)
 
     def spawnProcess(
         self,

@@ -9,9 +9,9 @@ they do, a reactor whose every listen/connect raises, a resolver that answers
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, overload
 
+from torsion._net.resolver import HostResolution
 from torsion.address import IPv4Address
 from torsion.defer import Deferred
 from torsion.failure import Failure
@@ -157,14 +157,6 @@ def waitUntilAllDisconnected(reactor: Any, protocols: Iterable[Any]) -> Deferred
     return loop.start(0.01, now=True)
 
 
-@dataclass
-class _SynchronousResolution:
-    name: str
-
-    def cancel(self) -> None:
-        raise RuntimeError("already resolved")
-
-
 class SynchronousResolver:
     """A host name resolver that answers every name with 127.0.0.1 (TCP) before returning."""
 
@@ -175,8 +167,8 @@ class SynchronousResolver:
         portNumber: int = 0,
         addressTypes: Sequence[type] | None = None,
         transportSemantics: str = "TCP",
-    ) -> _SynchronousResolution:
-        resolution = _SynchronousResolution(hostName)
+    ) -> HostResolution:
+        resolution = HostResolution(hostName)
         resolutionReceiver.resolutionBegan(resolution)
         resolutionReceiver.addressResolved(IPv4Address("TCP", "127.0.0.1", portNumber))
         resolutionReceiver.resolutionComplete()

@@ -26,6 +26,8 @@ __all__ = [
     "isIPv6Address",
     "logPrefixOf",
     "publish",
+    "scopedHost",
+    "socketAddress",
     "strerror",
     "toBytes",
 ]
@@ -57,6 +59,32 @@ def isIPv6Address(host: str) -> bool:
     except (OSError, ValueError, TypeError):
         return False
     return True
+
+
+def socketAddress(host: str, port: int) -> tuple[Any, ...]:
+    """The address to give ``bind``/``connect``/``sendto`` for the address literal ``host``.
+
+    IPv4 (or ``""``): ``(host, port)``.  IPv6: the 4-tuple ``(host, port,
+    flowinfo, scope_id)``, where a ``%scope`` suffix (``"fe80::1%eth0"``)
+    becomes the scope id -- given a 2-tuple, the socket module drops it and a
+    link-local address fails with EINVAL.  The host keeps its ``%scope`` (as
+    ``getsockname`` reports it).  ``getaddrinfo`` with ``AI_NUMERICHOST`` does
+    this without any lookup; it raises ``socket.gaierror`` for an unknown scope.
+    """
+    if ":" not in host:
+        return (host, port)
+    flags = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
+    sockaddr = socket.getaddrinfo(host, port, socket.AF_INET6, 0, 0, flags)[0][4]
+    return (scopedHost(sockaddr), *sockaddr[1:])
+
+
+def scopedHost(sockaddr: tuple[Any, ...]) -> str:
+    """The host of a socket address; for an IPv6 one with a scope id, with its
+    ``%scope`` suffix (``"fe80::1%eth0"``), as Twisted reports such addresses."""
+    if len(sockaddr) == 4 and sockaddr[3]:
+        flags = socket.NI_NUMERICHOST | socket.NI_NUMERICSERV
+        return str(socket.getnameinfo(sockaddr[:4], flags)[0])
+    return str(sockaddr[0])
 
 
 def checkPort(port: Any, what: str = "port") -> int:

@@ -5,10 +5,11 @@ port; a client endpoint's ``connect(factory)`` returns a Deferred of the
 connected protocol.  ``serverFromString``/``clientFromString`` build them from
 descriptions such as ``"tcp:8080:interface=127.0.0.1"``.  The code lives in
 ``torsion._endpoints``: ``grammar`` (descriptions), ``stream`` (TCP, UNIX,
-TLS, host names), ``process`` (child processes and stdio), ``kinds`` (the
-table of description types).
+TLS, host names), ``process`` (child processes and stdio), ``adopted``
+(sockets made elsewhere, systemd), ``kinds`` (the table of description types).
 """
 
+from torsion._endpoints.adopted import AdoptedStreamServerEndpoint
 from torsion._endpoints.kinds import clientFromString, quoteStringArgument, serverFromString
 from torsion._endpoints.process import ProcessEndpoint, StandardErrorBehavior, StandardIOEndpoint
 from torsion._endpoints.stream import (
@@ -24,9 +25,14 @@ from torsion._endpoints.stream import (
     connectProtocol,
     wrapClientTLS,
 )
+
+# Twisted's private name of a resolver over a getaddrinfo-like callable, which
+# Twisted's own endpoint tests use (they run against torsion too).
+from torsion._net.resolver import SimpleHostnameResolver as _SimpleHostnameResolver  # noqa: F401
 from torsion._util import publish
 
 __all__ = [
+    "AdoptedStreamServerEndpoint",
     "HostnameEndpoint",
     "ProcessEndpoint",
     "SSL4ClientEndpoint",

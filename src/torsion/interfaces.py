@@ -25,6 +25,8 @@ __all__ = [
     "IDelayedCall",
     "IFileDescriptorReceiver",
     "IHalfCloseableProtocol",
+    "IHostResolution",
+    "IHostnameResolver",
     "IListeningPort",
     "IProcessProtocol",
     "IProcessTransport",
@@ -35,17 +37,24 @@ __all__ = [
     "IPushProducer",
     "IReactorCore",
     "IReactorFDSet",
+    "IReactorPluggableNameResolver",
+    "IReactorPluggableResolver",
     "IReactorProcess",
     "IReactorSSL",
+    "IReactorSocket",
     "IReactorTCP",
     "IReactorThreads",
     "IReactorTime",
     "IReactorUDP",
     "IReactorUNIX",
+    "IReactorUNIXDatagram",
     "IReadDescriptor",
     "IReadWriteDescriptor",
+    "IResolutionReceiver",
+    "IResolverSimple",
     "IStreamClientEndpoint",
     "IStreamServerEndpoint",
+    "ISystemHandle",
     "ITCPTransport",
     "ITLSTransport",
     "ITransport",
@@ -213,6 +222,87 @@ class IReactorUDP(Protocol):
 
 
 @runtime_checkable
+class IReactorUNIXDatagram(Protocol):
+    def listenUNIXDatagram(
+        self, address: str, protocol: Any, maxPacketSize: int = ..., mode: int = ...
+    ) -> IListeningPort: ...
+    def connectUNIXDatagram(
+        self,
+        address: str,
+        protocol: Any,
+        maxPacketSize: int = ...,
+        mode: int = ...,
+        bindAddress: str | None = ...,
+    ) -> Any: ...
+
+
+@runtime_checkable
+class IReactorSocket(Protocol):
+    """Adopt sockets made elsewhere (inherited, passed over a UNIX socket, systemd)."""
+
+    def adoptStreamPort(
+        self, fileDescriptor: int, addressFamily: int, factory: Any
+    ) -> IListeningPort: ...
+    def adoptStreamConnection(
+        self, fileDescriptor: int, addressFamily: int, factory: Any
+    ) -> None: ...
+    def adoptDatagramPort(
+        self, fileDescriptor: int, addressFamily: int, protocol: Any, maxPacketSize: int = ...
+    ) -> IListeningPort: ...
+
+
+@runtime_checkable
+class IHostResolution(Protocol):
+    """A name resolution in progress (``IHostnameResolver.resolveHostName`` returns one)."""
+
+    name: str
+
+    def cancel(self) -> None: ...
+
+
+@runtime_checkable
+class IResolutionReceiver(Protocol):
+    """Told of a resolution's progress: began, each address, then complete (always)."""
+
+    def resolutionBegan(self, resolutionInProgress: IHostResolution) -> None: ...
+    def addressResolved(self, address: IAddress) -> None: ...
+    def resolutionComplete(self) -> None: ...
+
+
+@runtime_checkable
+class IHostnameResolver(Protocol):
+    """Resolves names to addresses (``IPv4Address``/``IPv6Address``) for a receiver."""
+
+    def resolveHostName(
+        self,
+        resolutionReceiver: IResolutionReceiver,
+        hostName: str,
+        portNumber: int = ...,
+        addressTypes: Sequence[type[IAddress]] | None = ...,
+        transportSemantics: str = ...,
+    ) -> IHostResolution: ...
+
+
+@runtime_checkable
+class IResolverSimple(Protocol):
+    """Resolves a name to one IPv4 address string (``reactor.resolve`` uses one)."""
+
+    def getHostByName(self, name: str, timeout: Sequence[int] = ...) -> Deferred[str]: ...
+
+
+@runtime_checkable
+class IReactorPluggableNameResolver(Protocol):
+    @property
+    def nameResolver(self) -> IHostnameResolver: ...
+    def installNameResolver(self, resolver: IHostnameResolver) -> IHostnameResolver: ...
+
+
+@runtime_checkable
+class IReactorPluggableResolver(Protocol):
+    def installResolver(self, resolver: IResolverSimple) -> IResolverSimple: ...
+
+
+@runtime_checkable
 class IReactorProcess(Protocol):
     def spawnProcess(
         self,
@@ -258,6 +348,13 @@ class ITransport(Protocol):
     def loseConnection(self) -> None: ...
     def getPeer(self) -> Any: ...
     def getHost(self) -> Any: ...
+
+
+@runtime_checkable
+class ISystemHandle(Protocol):
+    """Gives the system object under a transport (the socket of a TCP or UNIX one)."""
+
+    def getHandle(self) -> Any: ...
 
 
 @runtime_checkable

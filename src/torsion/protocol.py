@@ -141,15 +141,18 @@ class ClientFactory(Factory):
 class ReconnectingClientFactory(ClientFactory):
     """A client factory that reconnects with exponential back-off and jitter.
 
-    Each failure or loss multiplies ``delay`` by ``factor`` (capped at
-    ``maxDelay``) and adds Gaussian jitter; ``resetDelay()`` (call it from
-    ``buildProtocol`` or ``connectionMade``) starts over at ``initialDelay``.
+    Each failure or loss schedules the next attempt after ``delay`` seconds,
+    with Gaussian jitter (standard deviation ``delay * jitter``), then
+    multiplies ``delay`` by ``factor`` (capped at ``maxDelay``) for the one
+    after: the first retry comes after about ``initialDelay``, as in Twisted.
+    ``resetDelay()`` (call it from ``buildProtocol`` or ``connectionMade``)
+    starts over at ``initialDelay``.
     """
 
     maxDelay: float = 3600
     initialDelay: float = 1.0
     factor: float = 2.7182818284590451
-    jitter: float = 0.11962656472
+    jitter: float = 0.119626565582
     delay: float = initialDelay
     retries: int = 0
     maxRetries: int | None = None
@@ -171,6 +174,8 @@ class ReconnectingClientFactory(ClientFactory):
     def retry(self, connector: Any = None) -> None:
         """Schedule the next connection attempt after the back-off delay."""
         if not self.continueTrying:
+            if self.noisy:
+                _log.logger.info("Abandoning %s on explicit request", connector)
             return
         if connector is None:
             if self.connector is None:
@@ -178,11 +183,13 @@ class ReconnectingClientFactory(ClientFactory):
             connector = self.connector
         self.retries += 1
         if self.maxRetries is not None and self.retries > self.maxRetries:
+            if self.noisy:
+                _log.logger.info("Abandoning %s after %d retries.", connector, self.retries)
             return
-        self.delay = min(self.delay * self.factor, self.maxDelay)
         if self.jitter:
             self.delay = random.normalvariate(self.delay, self.delay * self.jitter)
-        self.delay = max(self.delay, 0.0)
+        if self.noisy:
+            _log.logger.info("%s will retry in %d seconds", connector, self.delay)
 
         def reconnector() -> None:
             self._callID = None
@@ -190,7 +197,9 @@ class ReconnectingClientFactory(ClientFactory):
 
         if self.clock is None:
             self.clock = globalReactor()
-        self._callID = self.clock.callLater(self.delay, reconnector)
+        # (max: callLater refuses a negative delay, which jitter could give.)
+        self._callID = self.clock.callLater(max(self.delay, 0.0), reconnector)
+        self.delay = min(self.delay * self.factor, self.maxDelay)
 
     def stopTrying(self) -> None:
         """Stop reconnecting: cancel a pending attempt and stop one in progress."""

@@ -32,6 +32,7 @@ from torsion._testing_helpers import (
     SynchronousResolver,
     waitUntilAllDisconnected,
 )
+from torsion._util import isIPv6Address
 from torsion.address import IPv4Address, IPv6Address, UNIXAddress
 from torsion.defer import Deferred, succeed
 from torsion.failure import Failure
@@ -327,14 +328,6 @@ class _FakeProcess(StringTransport):
         self.closeChildFD(2)
 
 
-def _isIPv6(host: str) -> bool:
-    try:
-        socket.inet_pton(socket.AF_INET6, host.split("%", 1)[0])
-    except (OSError, ValueError):
-        return False
-    return True
-
-
 class MemoryReactor:
     """A reactor that records what it is asked to do and does none of it.
 
@@ -371,17 +364,17 @@ class MemoryReactor:
         self.connectors: list[_FakeConnector] = []
         self.readers: set[Any] = set()
         self.writers: set[Any] = set()
-        self.nameResolver: Any = SynchronousResolver()
         self._nextPID = 1000
-
-    def installNameResolver(self, resolver: Any) -> Any:
-        """Use ``resolver`` (``nameResolver``: 127.0.0.1 for every name); returns the old one."""
-        old, self.nameResolver = self.nameResolver, resolver
-        return old
+        self.nameResolver: Any = SynchronousResolver()
 
     def install(self) -> None:
         """Pretend to install this reactor as the global one."""
         self.hasInstalled = True
+
+    def installNameResolver(self, resolver: Any) -> Any:
+        """Replace ``nameResolver``; returns the previous one."""
+        previous, self.nameResolver = self.nameResolver, resolver
+        return previous
 
     def resolve(self, name: str, timeout: Any = 10) -> Any:
         """Not supported: a memory reactor has no resolver."""
@@ -460,7 +453,7 @@ class MemoryReactor:
         self, port: int, factory: Any, backlog: int = 50, interface: str = ""
     ) -> _FakePort:
         self.tcpServers.append((port, factory, backlog, interface))
-        if _isIPv6(interface):
+        if isIPv6Address(interface):
             return _FakePort(IPv6Address("TCP", interface, port))
         return _FakePort(IPv4Address("TCP", "0.0.0.0", port))
 
@@ -474,7 +467,7 @@ class MemoryReactor:
         self, host: str, port: int, factory: Any, timeout: float = 30, bindAddress: Any = None
     ) -> _FakeConnector:
         self.tcpClients.append((host, port, factory, timeout, bindAddress))
-        if _isIPv6(host):
+        if isIPv6Address(host):
             return self._connector(IPv6Address("TCP", host, port), factory)
         return self._connector(IPv4Address("TCP", host, port), factory)
 
@@ -518,7 +511,7 @@ class MemoryReactor:
     ) -> _FakePort:
         self.udpPorts.append((port, protocol, interface, maxPacketSize))
         host = interface or "0.0.0.0"
-        if _isIPv6(host):
+        if isIPv6Address(host):
             return _FakePort(IPv6Address("UDP", host, port))
         return _FakePort(IPv4Address("UDP", host, port))
 

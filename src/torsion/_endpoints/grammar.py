@@ -5,7 +5,9 @@ the first names the endpoint type.  An argument holding an ``=`` is an option
 ``key=value`` (split at the first ``=``), any other is positional.  A backslash
 makes the next character literal, so ``\\:``, ``\\=`` and ``\\\\`` stand for
 ``:``, ``=`` and ``\\``.  Positional arguments fill the type's parameters in
-order (``tcp:8080`` is ``tcp:port=8080``).
+order (``tcp:8080`` is ``tcp:port=8080``), as arguments of a Python call; a
+type may instead let them fill only the parameters not given as options (the
+TCP clients: ``tcp:host=example.com:80`` gives the port, as in Twisted).
 
 Unlike Twisted, which lets Python's ``TypeError`` or ``int()`` errors escape,
 every mistake here is a ``ValueError`` that quotes the description and names
@@ -156,6 +158,8 @@ class _Kind:
     options: dict[str, Callable[[str], Any]]
     build: Callable[[Any, dict[str, Any]], Any]
     required: tuple[str, ...] = field(default=())
+    #: Positional arguments fill only the parameters not given as options.
+    fillFree: bool = False
 
 
 def _resolveKind(
@@ -169,14 +173,17 @@ def _resolveKind(
     if kind is None:
         known = ", ".join(sorted(kinds))
         raise _bad(description, f"unknown {side} endpoint type {name!r} (known: {known})")
-    if len(args) > len(kind.positional):
-        extra = ":".join(args[len(kind.positional) :])
-        raise _bad(
-            description,
-            f"unexpected extra argument {extra!r} (write ':' inside a value as '\\:')",
-        )
+    hint = "(write ':' inside a value as '\\:')"
+    if args == [""] and not kind.positional:
+        args = []  # "stdio:" -- the colon after a type that takes no argument
+    slots = kind.positional
+    if kind.fillFree:
+        slots = tuple(key for key in slots if key not in kw)
+    if len(args) > len(slots):
+        extra = ":".join(args[len(slots) :])
+        raise _bad(description, f"unexpected extra argument {extra!r} {hint}")
     values: dict[str, str] = {}
-    for key, text in zip(kind.positional, args, strict=False):
+    for key, text in zip(slots, args, strict=False):
         values[key] = text
     for key, text in kw.items():
         if key not in kind.options:
@@ -185,7 +192,7 @@ def _resolveKind(
                 description, f"unknown option {key!r} for {name!r} endpoints (known: {known})"
             )
         if key in values:
-            raise _bad(description, f"{key!r} is given both by position and as {key}=")
+            raise _bad(description, f"{key!r} is given both by position and as {key}= {hint}")
         values[key] = text
     for key in kind.required:
         if key not in values:

@@ -9,12 +9,15 @@ are the public entry points.
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Callable
 from typing import Any
 
+from torsion._endpoints.adopted import systemdEndpoint
 from torsion._endpoints.grammar import (
     _bindAddress,
     _build,
+    _digits,
     _flag,
     _Kind,
     _mode,
@@ -24,6 +27,7 @@ from torsion._endpoints.grammar import (
     _seconds,
     _text,
 )
+from torsion._endpoints.process import StandardIOEndpoint
 from torsion._endpoints.stream import (
     HostnameEndpoint,
     SSL4ClientEndpoint,
@@ -37,7 +41,11 @@ from torsion._endpoints.stream import (
     wrapClientTLS,
 )
 from torsion._tls.certs import Certificate, PrivateCertificate
-from torsion._tls.options import CertificateOptions, optionsForClientTLS
+from torsion._tls.options import (
+    CertificateOptions,
+    DiffieHellmanParameters,
+    optionsForClientTLS,
+)
 
 __all__ = [
     "clientFromString",
@@ -61,10 +69,14 @@ def parseClient(reactor: Any, description: str) -> Any:
 def serverFromString(reactor: Any, description: str) -> Any:
     """A server endpoint from a description such as ``"tcp:8080:interface=127.0.0.1"``.
 
-    Types: ``tcp:PORT`` and ``tcp6:PORT`` (``interface``, ``backlog``),
-    ``unix:PATH`` (``mode`` in octal, ``backlog``, ``lockfile``),
-    ``ssl:PORT`` (``privateKey``, ``certKey``, ``extraCertChain``, ``interface``,
-    ``backlog``).  ``\\`` escapes ``:``, ``=`` and itself.  A malformed
+    Types (each parameter may be given in this order by position, or as
+    ``name=value``): ``tcp:PORT:INTERFACE:BACKLOG``,
+    ``tcp6:PORT:BACKLOG:INTERFACE``, ``unix:ADDRESS:MODE:BACKLOG:LOCKFILE``
+    (``mode`` in octal; ``lockfile`` 1 by default, as in Twisted),
+    ``ssl:PORT`` (``privateKey``, ``certKey``, ``sslmethod``, ``interface``,
+    ``backlog``, ``extraCertChain``, ``dhParameters``),
+    ``systemd:domain=INET:index=0`` (or ``name=``; domains INET, INET6, UNIX)
+    and ``stdio:``.  ``\\`` escapes ``:``, ``=`` and itself.  A malformed
     description raises ValueError naming the bad part.
     """
     return parseServer(reactor, description)
@@ -74,11 +86,13 @@ def clientFromString(reactor: Any, description: str) -> Any:
     """A client endpoint from a description such as ``"tcp:host=example.org:port=80"``.
 
     Types: ``tcp:HOST:PORT`` and ``tcp6:HOST:PORT`` (``timeout``,
-    ``bindAddress``), ``unix:PATH`` (``timeout``, ``checkPID``),
-    ``tls:HOST:PORT`` (``timeout``, ``bindAddress``, ``trustRoots``,
-    ``certificate``, ``privateKey``, ``endpoint``) and ``ssl:HOST:PORT`` (as
-    Twisted's, with ``caCertsDir``, ``certKey``, ``privateKey``).  TLS clients
-    verify the server's certificate and host name.
+    ``bindAddress``; a single positional argument is the port when ``host=``
+    is given), ``unix:PATH`` (``timeout``, ``lockfile`` or its other name
+    ``checkPID``), ``tls:HOST:PORT`` (``timeout``, ``bindAddress``,
+    ``certificate``, ``privateKey``, ``trustRoots``, ``endpoint``) and
+    ``ssl:HOST:PORT`` (as Twisted's, with ``caCertsDir``, ``certKey``,
+    ``privateKey``, ``hostname``).  TLS clients verify the server's
+    certificate and host name.
     """
     return parseClient(reactor, description)
 
@@ -156,17 +170,37 @@ def _buildUNIX(reactor: Any, v: dict[str, Any]) -> Any:
         v["address"],
         v.get("backlog", 50),
         v.get("mode", 0o666),
-        int(v.get("lockfile", False)),
+        int(v.get("lockfile", True)),  # Twisted's default: take the PID lock
     )
+
+
+#: ``sslmethod=`` values (names of OpenSSL methods in Twisted): None negotiates.
+_SSL_METHODS: dict[str, ssl.TLSVersion | None] = {
+    "SSLv23_METHOD": None,
+    "TLS_METHOD": None,
+    "TLSv1_2_METHOD": ssl.TLSVersion.TLSv1_2,
+}
+
+
+def _sslMethod(text: str) -> ssl.TLSVersion | None:
+    if text not in _SSL_METHODS:
+        known = ", ".join(_SSL_METHODS)
+        raise ValueError(f"{text!r} is not one torsion offers ({known}; TLS 1.2 is the minimum)")
+    return _SSL_METHODS[text]
 
 
 def _buildSSL(reactor: Any, v: dict[str, Any]) -> Any:
     keyPath = v.get("privateKey", "server.pem")
     certificate = _privateCertificate(v.get("certKey", keyPath), keyPath)
+    dhParameters = None
+    if "dhParameters" in v:
+        dhParameters = DiffieHellmanParameters(_trustRoot(v["dhParameters"], "dhParameters"))
     options = CertificateOptions(
         privateKey=certificate.privateKey,
         certificate=certificate,
+        method=v.get("sslmethod"),
         extraCertChain=_chain(v["extraCertChain"]) if "extraCertChain" in v else None,
+        dhParameters=dhParameters,
     )
     return SSL4ServerEndpoint(
         reactor, v["port"], options, v.get("backlog", 50), v.get("interface", "")
@@ -186,9 +220,10 @@ def _buildTCP6Client(reactor: Any, v: dict[str, Any]) -> Any:
 
 
 def _buildUNIXClient(reactor: Any, v: dict[str, Any]) -> Any:
-    return UNIXClientEndpoint(
-        reactor, v["path"], v.get("timeout", 30), int(v.get("checkPID", False))
-    )
+    if "lockfile" in v and "checkPID" in v:
+        raise ValueError("lockfile= and checkPID= are one option: give one of them")
+    checkPID = v.get("lockfile", v.get("checkPID", False))
+    return UNIXClientEndpoint(reactor, v["path"], v.get("timeout", 30), int(checkPID))
 
 
 def _buildTLSClient(reactor: Any, v: dict[str, Any]) -> Any:
@@ -203,10 +238,24 @@ def _buildTLSClient(reactor: Any, v: dict[str, Any]) -> Any:
 
 
 def _buildSSLClient(reactor: Any, v: dict[str, Any]) -> Any:
-    options = _clientTLSOptions(v["host"], v, "caCertsDir", "certKey")
+    options = _clientTLSOptions(v.get("hostname", v["host"]), v, "caCertsDir", "certKey")
     return SSL4ClientEndpoint(
         reactor, v["host"], v["port"], options, v.get("timeout", 30), v.get("bindAddress")
     )
+
+
+def _buildSystemd(reactor: Any, v: dict[str, Any]) -> Any:
+    return systemdEndpoint(reactor, v["domain"], v.get("index"), v.get("name"))
+
+
+def _buildStdio(reactor: Any, v: dict[str, Any]) -> Any:
+    return StandardIOEndpoint(reactor)
+
+
+def _index(text: str) -> int:
+    if _digits(text) < 0:
+        raise ValueError(f"{text!r} is not a whole number")
+    return int(text)
 
 
 _LISTEN_OPTIONS: dict[str, Callable[[str], Any]] = {
@@ -222,43 +271,74 @@ _CONNECT_OPTIONS: dict[str, Callable[[str], Any]] = {
 }
 
 _SERVER_KINDS: dict[str, _Kind] = {
-    "tcp": _Kind(("port",), _LISTEN_OPTIONS, _buildTCP, ("port",)),
-    "tcp6": _Kind(("port",), _LISTEN_OPTIONS, _buildTCP6, ("port",)),
+    "tcp": _Kind(("port", "interface", "backlog"), _LISTEN_OPTIONS, _buildTCP, ("port",)),
+    "tcp6": _Kind(("port", "backlog", "interface"), _LISTEN_OPTIONS, _buildTCP6, ("port",)),
     "unix": _Kind(
-        ("address",),
+        ("address", "mode", "backlog", "lockfile"),
         {"address": _nonEmpty, "mode": _mode, "backlog": _positiveInt, "lockfile": _flag},
         _buildUNIX,
         ("address",),
     ),
     "ssl": _Kind(
-        ("port",),
+        (
+            "port",
+            "privateKey",
+            "certKey",
+            "sslmethod",
+            "interface",
+            "backlog",
+            "extraCertChain",
+            "dhParameters",
+        ),
         {
             **_LISTEN_OPTIONS,
             "privateKey": _nonEmpty,
             "certKey": _nonEmpty,
+            "sslmethod": _sslMethod,
             "extraCertChain": _nonEmpty,
+            "dhParameters": _nonEmpty,
         },
         _buildSSL,
         ("port",),
     ),
+    "systemd": _Kind(
+        ("domain", "index", "name"),
+        {"domain": _nonEmpty, "index": _index, "name": _nonEmpty},
+        _buildSystemd,
+        ("domain",),
+    ),
+    "stdio": _Kind((), {}, _buildStdio),
 }
 
 _CLIENT_KINDS: dict[str, _Kind] = {
-    "tcp": _Kind(("host", "port"), _CONNECT_OPTIONS, _buildTCPClient, ("host", "port")),
-    "tcp6": _Kind(("host", "port"), _CONNECT_OPTIONS, _buildTCP6Client, ("host", "port")),
+    "tcp": _Kind(
+        ("host", "port"), _CONNECT_OPTIONS, _buildTCPClient, ("host", "port"), fillFree=True
+    ),
+    "tcp6": _Kind(
+        ("host", "port"), _CONNECT_OPTIONS, _buildTCP6Client, ("host", "port"), fillFree=True
+    ),
     "unix": _Kind(
         ("path",),
-        {"path": _nonEmpty, "timeout": _seconds, "checkPID": _flag},
+        {"path": _nonEmpty, "timeout": _seconds, "lockfile": _flag, "checkPID": _flag},
         _buildUNIXClient,
         ("path",),
     ),
     "tls": _Kind(
-        ("host", "port"),
+        (
+            "host",
+            "port",
+            "timeout",
+            "bindAddress",
+            "certificate",
+            "privateKey",
+            "trustRoots",
+            "endpoint",
+        ),
         {
             **_CONNECT_OPTIONS,
-            "trustRoots": _nonEmpty,
             "certificate": _nonEmpty,
             "privateKey": _nonEmpty,
+            "trustRoots": _nonEmpty,
             "endpoint": _nonEmpty,
         },
         _buildTLSClient,
@@ -271,8 +351,10 @@ _CLIENT_KINDS: dict[str, _Kind] = {
             "caCertsDir": _nonEmpty,
             "certKey": _nonEmpty,
             "privateKey": _nonEmpty,
+            "hostname": _nonEmpty,
         },
         _buildSSLClient,
         ("host", "port"),
+        fillFree=True,
     ),
 }

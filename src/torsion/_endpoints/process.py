@@ -137,17 +137,15 @@ class ProcessEndpoint:
 class StandardIOEndpoint:
     """A server endpoint on this process's stdin and stdout."""
 
-    #: What makes the transport: ``torsion.stdio.StandardIO`` (tests replace it).
-    _stdio: Any = None
-
     def __init__(self, reactor: Any) -> None:
+        from torsion._process.stdio import StandardIO
+
         self._reactor = reactor
+        #: What makes the transport: ``torsion.stdio.StandardIO`` (tests replace it).
+        self._stdio: Any = StandardIO
 
     def listen(self, stdioProtocolFactory: Any) -> Deferred[Any]:
         """Connect a protocol from ``stdioProtocolFactory``; fires with the StandardIO."""
-        stdio = self._stdio
-        if stdio is None:
-            from torsion._process.stdio import StandardIO as stdio
         return defer.execute(
-            stdio, stdioProtocolFactory.buildProtocol(PipeAddress()), reactor=self._reactor
+            self._stdio, stdioProtocolFactory.buildProtocol(PipeAddress()), reactor=self._reactor
         )

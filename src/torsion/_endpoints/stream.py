@@ -17,22 +17,26 @@ connection whose protocol was built but not yet delivered, and fails the
 Deferred with an error that is both ``error.ConnectingCancelledError`` (as in
 Twisted) and ``defer.CancelledError``.
 
-``HostnameEndpoint`` resolves the name with ``getaddrinfo`` in the reactor's
-thread pool, then races the addresses, Happy Eyeballs style: one attempt
-starts every ``attemptDelay`` seconds (at once when the previous one fails);
-the first attempt to connect wins through a one-shot ``_Gate`` factory, and
-every other attempt is cancelled.  When all fail, the last failure is reported.
+``HostnameEndpoint`` resolves the name with the reactor's ``nameResolver``
+(``getaddrinfo`` in the reactor's thread pool unless another resolver is
+installed; see ``torsion._net.resolver``), then races the addresses, Happy
+Eyeballs style: one attempt starts every ``attemptDelay`` seconds (at once
+when the previous one fails); the first attempt to connect wins through a
+one-shot ``_Gate`` factory, and every other attempt is cancelled.  When all
+fail, the last failure is reported.
 """
 
 from __future__ import annotations
 
 import socket
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from torsion import defer, error
-from torsion._util import isIPv4Address, isIPv6Address
-from torsion.address import HostnameAddress
+from torsion._net.resolver import GAIResolver, idnaBytes, idnaText
+from torsion._util import isIPv6Address, scopedHost
+from torsion.address import HostnameAddress, IPv4Address, IPv6Address
 from torsion.failure import Failure
 from torsion.protocol import ClientFactory, Factory
 
@@ -247,10 +251,9 @@ class TCP4ClientEndpoint:
         self._timeout = timeout
         self._bindAddress = bindAddress
 
-    def _address(self) -> Any:
-        from torsion.address import IPv4Address
-
-        return IPv4Address("TCP", self._host, self._port)
+    def _address(self, host: str | None = None) -> Any:
+        """The address a cancelled attempt reports: ``host`` once resolved, as Twisted."""
+        return IPv4Address("TCP", self._host if host is None else host, self._port)
 
     def connect(self, protocolFactory: Any) -> defer.Deferred[Any]:
         """Connect; the Deferred fires with the protocol once it is connected."""
@@ -260,24 +263,26 @@ class TCP4ClientEndpoint:
         return _connectWith(
             self._reactor,
             protocolFactory,
-            self._address(),
+            self._address(host),
             lambda f: self._reactor.connectTCP(
                 host, self._port, f, timeout=self._timeout, bindAddress=self._bindAddress
             ),
         )
 
 
-def _resolve(reactor: Any, host: str, port: int, family: int) -> defer.Deferred[list[Any]]:
-    """``getaddrinfo`` in the reactor's thread pool: a Deferred of socket addresses."""
+def _getaddrinfo(
+    reactor: Any, host: str, port: int, family: int
+) -> defer.Deferred[list[tuple[Any, ...]]]:
+    """``getaddrinfo`` (TCP) in the reactor's thread pool: a Deferred of its results."""
 
-    def lookup() -> list[Any]:
+    def lookup() -> list[tuple[Any, ...]]:
         try:
             infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
         except (OSError, UnicodeError) as e:
             raise error.DNSLookupError(f"could not resolve {host!r}: {e}")
         if not infos:
             raise error.DNSLookupError(f"could not resolve {host!r}: no addresses")
-        return [info[4] for info in infos]
+        return list(infos)
 
     if not hasattr(reactor, "getThreadPool"):  # a test double: resolve inline
         return defer.execute(lookup)
@@ -314,22 +319,26 @@ class _Resolving:
 class TCP6ClientEndpoint(TCP4ClientEndpoint):
     """Connect over TCP to an IPv6 address or a host name resolved to one."""
 
-    def _address(self) -> Any:
-        from torsion.address import IPv6Address
-
-        return IPv6Address("TCP", self._host, self._port)
+    def _address(self, host: str | None = None) -> Any:
+        return IPv6Address("TCP", self._host if host is None else host, self._port)
 
     def connect(self, protocolFactory: Any) -> defer.Deferred[Any]:
         """Connect; a host name is resolved (IPv6 only) in a thread first."""
         if isIPv6Address(self._host):
             return self._connectTo(self._host, protocolFactory)
         attempt = _Resolving(self._address())
-        lookup = _resolve(self._reactor, self._host, self._port, socket.AF_INET6)
+        lookup = self._nameResolution(self._host)
         lookup.addCallbacks(
-            lambda addrs: attempt.resolved(lambda: self._connectTo(addrs[0][0], protocolFactory)),
+            lambda infos: attempt.resolved(
+                lambda: self._connectTo(scopedHost(infos[0][4]), protocolFactory)
+            ),
             attempt.failed,
         )
         return attempt.deferred
+
+    def _nameResolution(self, host: str) -> defer.Deferred[list[tuple[Any, ...]]]:
+        """The IPv6 ``getaddrinfo`` results for ``host`` (as Twisted, not the name resolver)."""
+        return _getaddrinfo(self._reactor, host, 0, socket.AF_INET6)
 
 
 class _Gate(_WrappingFactory):
@@ -376,14 +385,16 @@ class _Race:
 
     def _attempt(self) -> None:
         self._stopTimer()
-        sockaddr = self.addresses[self.next]
+        address = self.addresses[self.next]
         self.next += 1
         ep = self.endpoint
-        host = sockaddr[0]
-        if len(sockaddr) == 4 and sockaddr[3]:
-            host = f"{host}%{sockaddr[3]}"  # a link-local IPv6 address keeps its scope
-        endpointClass = TCP6ClientEndpoint if len(sockaddr) == 4 else TCP4ClientEndpoint
-        d = endpointClass(ep._reactor, host, sockaddr[1], ep._timeout, ep._bindAddress).connect(
+        host = address.host
+        endpointClass: type[TCP4ClientEndpoint] = TCP4ClientEndpoint
+        if isinstance(address, IPv6Address):
+            endpointClass = TCP6ClientEndpoint
+            if address.scopeID and "%" not in host:
+                host = f"{host}%{address.scopeID}"  # a link-local address keeps its scope
+        d = endpointClass(ep._reactor, host, address.port, ep._timeout, ep._bindAddress).connect(
             self.gate
         )
         self.attempts.append(d)
@@ -435,8 +446,12 @@ class _Race:
 class HostnameEndpoint:
     """Connect to a host name (or address) over TCP, trying each address it resolves to.
 
-    ``host`` may be ``str`` or ``bytes`` (ASCII or IDNA).  ``attemptDelay``
-    (default 0.3 s) is how long an attempt runs before the next one starts.
+    ``host`` may be ``str`` or ``bytes`` (ASCII or IDNA); a host that is not a
+    valid name makes ``connect()`` fail with ValueError (as in Twisted, the
+    constructor does not raise).  The name is resolved by the reactor's
+    ``nameResolver``.  ``attemptDelay`` (default 0.3 s) is how long an
+    attempt runs before the next one starts.  ``bindAddress`` may be a
+    ``(host, port)`` tuple or just a host (port 0).
     """
 
     _DEFAULT_ATTEMPT_DELAY = 0.3
@@ -447,30 +462,37 @@ class HostnameEndpoint:
         host: str | bytes,
         port: int,
         timeout: float = 30,
-        bindAddress: tuple[str, int] | None = None,
+        bindAddress: tuple[str | bytes, int] | str | bytes | None = None,
         attemptDelay: float | None = None,
     ) -> None:
         self._reactor = reactor
-        if isinstance(host, bytes):
-            self._hostBytes = host
-            self._hostStr = host.decode("idna")
-        else:
-            self._hostStr = host
-            try:
-                self._hostBytes = host.encode("idna")
-            except UnicodeError:
-                self._hostBytes = host.encode("utf-8")
+        self._badHostname, self._hostBytes, self._hostText = _hostAsBytesAndText(host)
         self._port = port
         self._timeout = timeout
-        self._bindAddress = bindAddress
+        self._bindAddress = _bindAddressTuple(bindAddress)
         self._attemptDelay = self._DEFAULT_ATTEMPT_DELAY if attemptDelay is None else attemptDelay
 
     def __repr__(self) -> str:
-        host = f"[{self._hostStr}]" if ":" in self._hostStr else self._hostStr
+        if self._badHostname:
+            host = self._hostText  # already backslash-escaped
+        elif isIPv6Address(self._hostText):
+            host = f"[{self._hostText}]"
+        else:
+            host = self._hostBytes.decode("ascii")  # the IDNA form: copy-pasteable
         return f"<HostnameEndpoint {host}:{self._port}>"
+
+    def _nameResolver(self) -> Any:
+        """The reactor's name resolver (asked at each ``connect``), or getaddrinfo."""
+        resolver = getattr(self._reactor, "nameResolver", None)
+        if resolver is None:
+            blocking = not hasattr(self._reactor, "getThreadPool")
+            resolver = GAIResolver(self._reactor, blocking=blocking)
+        return resolver
 
     def connect(self, protocolFactory: Any) -> defer.Deferred[Any]:
         """Resolve, race the addresses, and fire with the protocol of the winner."""
+        if self._badHostname:
+            return defer.fail(ValueError(f"invalid hostname: {self._hostText}"))
         race: _Race | None = None
 
         def cancel(d: defer.Deferred[Any]) -> None:
@@ -482,22 +504,96 @@ class HostnameEndpoint:
 
         def resolved(addresses: list[Any]) -> None:
             nonlocal race
-            race = _Race(self, _interleave(addresses), protocolFactory, d)
+            if d.called:
+                return  # cancelled while resolving
+            usable = _interleave(
+                [a for a in addresses if isinstance(a, (IPv4Address, IPv6Address))]
+            )
+            if not usable:
+                d.errback(
+                    error.DNSLookupError(f"no results for hostname lookup: {self._hostText}")
+                )
+                return
+            race = _Race(self, usable, protocolFactory, d)
             race.start()
 
-        def failed(failure: Failure) -> None:
+        try:
+            self._nameResolver().resolveHostName(
+                _Collector(resolved), self._hostText, portNumber=self._port
+            )
+        except Exception:
             if not d.called:
-                d.errback(failure)
-
-        host = self._hostStr
-        if isIPv4Address(host):
-            resolved([(host, self._port)])
-        elif isIPv6Address(host):
-            resolved([(host, self._port, 0, 0)])
-        else:
-            lookup = _resolve(self._reactor, host, self._port, socket.AF_UNSPEC)
-            lookup.addCallbacks(resolved, failed)
+                d.errback()
         return d
+
+
+class _Collector:
+    """A resolution receiver that hands every address over once resolution completes."""
+
+    def __init__(self, done: Callable[[list[Any]], None]) -> None:
+        self._done = done
+        self._addresses: list[Any] = []
+
+    def resolutionBegan(self, resolution: Any) -> None:
+        pass
+
+    def addressResolved(self, address: Any) -> None:
+        self._addresses.append(address)
+
+    def resolutionComplete(self) -> None:
+        self._done(self._addresses)
+
+
+def _hostAsBytesAndText(host: str | bytes) -> tuple[bool, bytes, str]:
+    """``(bad, asBytes, asText)`` for a host given as text or bytes.
+
+    Text is NFC-normalised; a non-ASCII name is IDNA-encoded for the bytes,
+    an IDNA (``xn--``) name is decoded for the text.  ASCII names pass as they
+    are (Twisted runs even them through the ``idna`` package and so refuses
+    ``under_score`` names, which exist on private networks).  A host that
+    cannot be a name is ``bad``, with both forms backslash-escaped.
+    """
+    bad = False
+    if isinstance(host, bytes):
+        hostBytes = host
+        try:
+            hostText = host.decode("ascii")
+        except UnicodeDecodeError:
+            hostText = host.decode("charmap")
+            bad = True
+        else:
+            if "xn--" in hostText.lower():
+                try:
+                    hostText = idnaText(host)
+                except UnicodeError:
+                    pass
+    else:
+        hostText = unicodedata.normalize("NFC", host)
+        try:
+            hostBytes = hostText.encode("ascii")
+        except UnicodeEncodeError:
+            try:
+                hostBytes = idnaBytes(hostText)
+            except UnicodeError:
+                bad = True
+    if not hostText:
+        bad = True
+    if bad:
+        hostBytes = hostText.encode("ascii", "backslashreplace")
+        hostText = hostBytes.decode("ascii")
+    return bad, hostBytes, hostText
+
+
+def _bindAddressTuple(bindAddress: Any) -> tuple[str, int] | None:
+    """Twisted's forms of ``bindAddress``: a host alone means port 0; bytes are decoded."""
+    if bindAddress is None:
+        return None
+    if isinstance(bindAddress, (str, bytes)):
+        bindAddress = (bindAddress, 0)
+    host, port = bindAddress
+    if isinstance(host, bytes):
+        host = host.decode()
+    return (host, port)
 
 
 def _interleave(addresses: Sequence[Any]) -> list[Any]:
@@ -505,8 +601,8 @@ def _interleave(addresses: Sequence[Any]) -> list[Any]:
     unique = list(dict.fromkeys(addresses))
     if not unique:
         return unique
-    first = [a for a in unique if len(a) == len(unique[0])]
-    other = [a for a in unique if len(a) != len(unique[0])]
+    first = [a for a in unique if type(a) is type(unique[0])]
+    other = [a for a in unique if type(a) is not type(unique[0])]
     mixed: list[Any] = []
     for i in range(max(len(first), len(other))):
         mixed.extend(pair[i] for pair in (first, other) if i < len(pair))
@@ -556,7 +652,7 @@ class SSL4ClientEndpoint(TCP4ClientEndpoint):
         return _connectWith(
             self._reactor,
             protocolFactory,
-            self._address(),
+            self._address(host),
             lambda f: self._reactor.connectSSL(
                 host,
                 self._port,

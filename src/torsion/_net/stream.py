@@ -131,6 +131,10 @@ class StreamConnection:
     def fileno(self) -> int:
         return self._fd
 
+    def getHandle(self) -> socket.socket:
+        """The socket itself (as Twisted's; use with care)."""
+        return self.socket
+
     def getHost(self) -> Any:
         """The local address (provided per address family)."""
         raise NotImplementedError

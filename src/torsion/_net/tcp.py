@@ -19,7 +19,14 @@ from torsion import error
 from torsion._net.client import BaseConnector, ClientConnection
 from torsion._net.listen import AcceptedConnection, ListeningPort
 from torsion._net.stream import StreamConnection
-from torsion._util import checkHost, checkPort, isIPv4Address, isIPv6Address
+from torsion._util import (
+    checkHost,
+    checkPort,
+    isIPv4Address,
+    isIPv6Address,
+    scopedHost,
+    socketAddress,
+)
 from torsion.address import IPv4Address, IPv6Address
 from torsion.failure import Failure
 
@@ -31,6 +38,8 @@ _NODELAY_INHERITED = sys.platform == "linux"
 def _makeAddress(sockaddr: Any) -> IPv4Address | IPv6Address:
     if len(sockaddr) == 4:
         host, port, flow, scope = sockaddr
+        if scope:
+            host = scopedHost(sockaddr)  # "fe80::1%eth0", as Twisted reports it
         return IPv6Address("TCP", host, port, flow, scope)
     return IPv4Address("TCP", sockaddr[0], sockaddr[1])
 
@@ -88,7 +97,7 @@ class Client(ClientConnection, TCPConnection):
         failure: BaseException | None = None
         if bindAddress is not None:
             try:
-                sock.bind(tuple(bindAddress))
+                sock.bind(socketAddress(bindAddress[0], bindAddress[1]))
             except (OSError, OverflowError, TypeError, ValueError) as e:
                 failure = error.ConnectBindError(getattr(e, "errno", None), str(e))
         if failure is not None:
@@ -101,7 +110,12 @@ class Client(ClientConnection, TCPConnection):
         if self.connector is None:
             return
         if family == socket.AF_INET6:
-            self._connectTo(socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)[0][4])
+            try:
+                address = socketAddress(host, port)  # with the scope id of "fe80::1%eth0"
+            except OSError as e:
+                self.failIfNotConnected(error.ConnectError(string=f"{host!r}: {e}"))
+                return
+            self._connectTo(address)
         elif isIPv4Address(host):
             self._connectTo((host, port))
         else:
@@ -131,6 +145,11 @@ class Connector(BaseConnector):
         reactor: Any,
     ) -> None:
         host = checkHost(host)
+        if "%" in host and isIPv6Address(host):
+            try:
+                socketAddress(host, 0)
+            except OSError as e:
+                raise error.InvalidAddressError(f"bad IPv6 scope in {host!r}: {e}") from None
         if isinstance(port, str):
             try:
                 port = socket.getservbyname(port, "tcp")
@@ -184,7 +203,7 @@ class Port(ListeningPort):
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             self._prepareListening(sock)
-            sock.bind((self.interface, self.port))
+            sock.bind(socketAddress(self.interface, self.port))
             sock.listen(self.backlog)
             sock.setblocking(False)
         except (OSError, OverflowError, ValueError) as e:

@@ -33,7 +33,15 @@ from typing import Any
 
 from torsion import _log, defer, error
 from torsion._global import globalReactor
-from torsion._util import checkHost, checkPort, isIPv4Address, isIPv6Address, logPrefixOf
+from torsion._util import (
+    checkHost,
+    checkPort,
+    isIPv4Address,
+    isIPv6Address,
+    logPrefixOf,
+    scopedHost,
+    socketAddress,
+)
 from torsion.address import IPv4Address, IPv6Address
 
 __all__ = ["MulticastPort", "Port", "listenMulticast", "listenUDP"]
@@ -93,15 +101,29 @@ class Port:
         self.disconnecting = False
         self._fd = -1
         self._connectedAddr: tuple[str, int] | None = None
-        self._realPortNumber: int | None = None
+        self._realPortNumber: Any = None  # (the port number, once listening)
         self._closing: Any = None
         self._stopped: list[defer.Deferred[None]] = []
 
     def __repr__(self) -> str:
         name = type(self.protocol).__name__
         if self._realPortNumber is not None:
-            return f"<{name} on UDP port {self._realPortNumber}>"
+            return f"<{name} on {self._where()}>"
         return f"<{name} (UDP, not listening)>"
+
+    # -- what a family provides (UNIX datagram ports override these) ------------
+
+    def _where(self) -> str:
+        """What the port is bound to, for logs and repr."""
+        return f"UDP Port {self._realPortNumber}"
+
+    def _boundTo(self, sock: socket.socket) -> Any:
+        """What ``_where`` reports, read from the bound socket."""
+        return sock.getsockname()[1]
+
+    def _receiver(self) -> Any:
+        """The callable each datagram is given to, as ``(data, address)``."""
+        return self.protocol.datagramReceived
 
     def fileno(self) -> int:
         return self._fd
@@ -123,25 +145,30 @@ class Port:
     def _createSocket(self) -> socket.socket:
         return socket.socket(self.addressFamily, socket.SOCK_DGRAM)
 
-    def startListening(self) -> None:
-        """Bind, start the protocol, and start reading; CannotListenError if binding fails."""
-        if self.connected:
-            raise error.AlreadyListened(f"{self!r} is already listening")
+    def _bindSocket(self) -> socket.socket:
+        """A new non-blocking socket bound to the port's address; or CannotListenError."""
         try:
             sock = self._createSocket()
         except OSError as e:
             raise error.CannotListenError(self.interface, self.port, e)
         try:
             sock.setblocking(False)
-            sock.bind((self.interface, self.port))
+            sock.bind(socketAddress(self.interface, self.port))
         except (OSError, OverflowError) as e:
             sock.close()
             raise error.CannotListenError(self.interface, self.port, e)
+        return sock
+
+    def startListening(self) -> None:
+        """Bind, start the protocol, and start reading; CannotListenError if binding fails."""
+        if self.connected:
+            raise error.AlreadyListened(f"{self!r} is already listening")
+        sock = self._bindSocket()
         self.socket = sock
         self._fd = sock.fileno()
-        self._realPortNumber = sock.getsockname()[1]
+        self._realPortNumber = self._boundTo(sock)
         self.connected = 1
-        _log.logger.info("%s starting on %s", self.logPrefix(), self._realPortNumber)
+        _log.logger.info("%s starting on %s", self.logPrefix(), self._where())
         self.protocol.makeConnection(self)
         if self.connected and not self.disconnecting:
             self.reactor.addReader(self)
@@ -172,7 +199,7 @@ class Port:
         self.reactor.removeReader(self)
         self.connected = 0
         self.disconnecting = False
-        _log.logger.info("(UDP Port %s Closed)", self._realPortNumber)
+        _log.logger.info("(%s Closed)", self._where())
         self._realPortNumber = None
         try:
             self.protocol.doStop()
@@ -195,7 +222,7 @@ class Port:
         recvfrom = sock.recvfrom
         size = self.maxPacketSize
         budget = self.maxThroughput
-        received = self.protocol.datagramReceived
+        received = self._receiver()
         ipv6 = self.addressFamily == socket.AF_INET6
         for _ in range(self.readBurst):
             try:
@@ -207,7 +234,9 @@ class Port:
                     return
                 continue
             if ipv6:
-                addr = addr[:2]
+                # (host, port), as Twisted; a link-local sender's host keeps its
+                # %scope, so that writing back to it works.
+                addr = (scopedHost(addr), addr[1]) if addr[3] else addr[:2]
             try:
                 received(data, addr)
             except Exception as e:
@@ -271,7 +300,17 @@ class Port:
             raise error.InvalidAddressError(
                 f"write() takes an IP address, not a host name: {host!r}"
             )
+        if "%" in host and len(addr) < 4:
+            return self._scoped(host, port)
         return (host, port, *addr[2:4])
+
+    @staticmethod
+    def _scoped(host: str, port: int) -> tuple[Any, ...]:
+        """The socket address of a link-local ``host`` with a ``%scope`` (its scope id)."""
+        try:
+            return socketAddress(host, port)
+        except OSError as e:
+            raise error.InvalidAddressError(f"bad IPv6 scope in {host!r}: {e}") from None
 
     def write(self, datagram: bytes, addr: Any = None) -> None:
         """Send one datagram to ``addr`` (``(host, port)``; None once connected)."""
@@ -322,7 +361,7 @@ class Port:
         if (self.addressFamily == socket.AF_INET) != isIPv4Address(host):
             kind = "IPv4" if self.addressFamily == socket.AF_INET else "IPv6"
             raise error.InvalidAddressError(f"cannot connect an {kind} port to {host!r}")
-        self._sock().connect((host, port))
+        self._sock().connect(self._scoped(host, port) if "%" in host else (host, port))
         self._connectedAddr = (host, port)
 
     # -- addresses and options ----------------------------------------------------
@@ -331,7 +370,7 @@ class Port:
         """The address this port is bound to."""
         addr = self._sock().getsockname()
         if self.addressFamily == socket.AF_INET6:
-            return IPv6Address("UDP", addr[0], addr[1], addr[2], addr[3])
+            return IPv6Address("UDP", scopedHost(addr), addr[1], addr[2], addr[3])
         return IPv4Address("UDP", addr[0], addr[1])
 
     def getPeer(self) -> IPv4Address | IPv6Address | None:
