@@ -83,6 +83,7 @@ class TLSMemoryBIOProtocol:
     application's transport (see the module docstring)."""
 
     __slots__ = (
+        "__weakref__",
         "_aborted",
         "_bufferSize",
         "_closeReceived",
