@@ -40,8 +40,11 @@ and friends, called on the transport, stop and resume reading from the peer.
 Closing: ``loseConnection`` stops reading and closes once the queue is empty
 (and a pull producer has unregistered): peer and self see ConnectionDone.
 ``abortConnection`` drops the queue and closes with a reset on the next turn:
-self sees ConnectionAborted, the peer ConnectionLost.  Either way
-``connectionLost`` runs once, closes the socket and tells the protocol.
+self sees ConnectionAborted, the peer ConnectionLost; what is written after
+it is dropped, and a ``loseConnection`` after it changes nothing.  Either way
+``connectionLost`` runs once, closes the socket, tells the protocol and then
+lets go of it (the protocol keeps its ``transport``), so that no reference
+cycle outlives the connection.
 """
 
 from __future__ import annotations
