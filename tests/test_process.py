@@ -507,55 +507,6 @@ def test_closeStdout_and_closeStderr(reactor: Any, run: Any) -> None:
     assert p.out == b"" and p.events.index("out") < p.events.index("exited")
 
 
-def test_pull_producer_on_stdin(reactor: Any, run: Any) -> None:
-    chunks = [os.urandom(20000) for _ in range(10)]
-
-    class Producer:
-        def __init__(self, transport: Any) -> None:
-            self.transport = transport
-            self.left = list(chunks)
-
-        def resumeProducing(self) -> None:
-            if self.left:
-                self.transport.write(self.left.pop(0))
-            else:
-                self.transport.unregisterProducer()
-                self.transport.closeStdin()
-
-        def stopProducing(self) -> None:
-            pass
-
-    p, t = spawn(reactor, [CAT])
-    t.registerProducer(Producer(t), False)
-    run(p.ended)
-    assert p.out == b"".join(chunks)
-
-
-def test_push_producer_is_paused_and_resumed(reactor: Any, run: Any) -> None:
-    calls: list[str] = []
-
-    class Producer:
-        def pauseProducing(self) -> None:
-            calls.append("pause")
-
-        def resumeProducing(self) -> None:
-            calls.append("resume")
-            t.unregisterProducer()
-            t.closeStdin()
-
-        def stopProducing(self) -> None:
-            calls.append("stop")
-
-    # The child reads nothing until its stdin is full, so writes queue up.
-    p, t = spawn(reactor, [SH, "-c", "sleep 0.2; exec cat"])
-    t.registerProducer(Producer(), True)
-    t.write(b"x" * 300_000)
-    assert calls == ["pause"]
-    run(p.ended)
-    assert calls == ["pause", "resume"]
-    assert len(p.out) == 300_000
-
-
 def test_pause_and_resume_reading(reactor: Any, run: Any) -> None:
     p, t = spawn(reactor, [SH, "-c", "echo hello"])
     t.pauseProducing()

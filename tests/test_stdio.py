@@ -146,52 +146,6 @@ def test_dev_null_stdin(reactor: Any, run: Any, pipes: tuple[int, int, int, int]
     assert os.read(out_r, 10) == b"hi"
 
 
-def test_producer(reactor: Any, run: Any, pipes: tuple[int, int, int, int]) -> None:
-    in_r, _in_w, out_r, out_w = pipes
-
-    class Producer:
-        def __init__(self, t: Any) -> None:
-            self.t = t
-            self.n = 0
-
-        def resumeProducing(self) -> None:
-            self.n += 1
-            if self.n <= 3:
-                self.t.write(b"%d" % self.n)
-            else:
-                self.t.unregisterProducer()
-                self.t.loseConnection()
-
-        def stopProducing(self) -> None:
-            pass
-
-    class P(Echo):
-        def connectionMade(self) -> None:
-            self.transport.registerProducer(Producer(self.transport), False)
-
-    p = P()
-    StandardIO(p, stdin=in_r, stdout=out_w, reactor=reactor)
-    run(p.lost)
-    assert os.read(out_r, 10) == b"123"
-
-
-def test_pause_and_resume(reactor: Any, run: Any, pipes: tuple[int, int, int, int]) -> None:
-    in_r, in_w, _out_r, out_w = pipes
-    p = Echo()
-    t = StandardIO(p, stdin=in_r, stdout=out_w, reactor=reactor)
-    t.pauseProducing()
-    os.write(in_w, b"later")
-    os.close(in_w)
-
-    def resume() -> None:
-        assert p.received == b""
-        t.resumeProducing()
-
-    reactor.callLater(0.05, resume)
-    run(p.lost)
-    assert p.received == b"later"
-
-
 def test_endpoint_listen(reactor: Any, run: Any, pipes: tuple[int, int, int, int]) -> None:
     in_r, in_w, out_r, out_w = pipes
     ep = StandardIOEndpoint(reactor)

@@ -317,236 +317,6 @@ def run_sync(d: Deferred[Any]) -> Any:
     return out[0]
 
 
-def test_eight_mib_then_loseconnection_is_fully_delivered(reactor: Any, run: Any) -> None:
-    payload = os.urandom(8 * 1024 * 1024)
-
-    class Sender(Protocol):
-        def connectionMade(self) -> None:
-            self.transport.write(payload)
-            self.transport.loseConnection()
-
-    port = listen(reactor, serverFactory(Sender))
-
-    @defer.inlineCallbacks
-    def go() -> Any:
-        client = yield ClientCreator(reactor, Recorder).connectTCP(
-            "127.0.0.1", port.getHost().port
-        )
-        reason = yield client.done
-        assert reason.check(error.ConnectionDone)
-        assert client.received() == payload
-        yield port.stopListening()
-
-    run(go(), timeout=30)
-
-
-class HalfCloser(Protocol):
-    """Half-closeable: on the peer's EOF, answer with what it got, then close."""
-
-    def __init__(self) -> None:
-        self.got: list[bytes] = []
-        self.readLost = False
-
-    def dataReceived(self, data: bytes) -> None:
-        self.got.append(data)
-
-    def readConnectionLost(self) -> None:
-        self.readLost = True
-        self.transport.write(b"you sent " + b"".join(self.got))
-        self.transport.loseConnection()
-
-    def writeConnectionLost(self) -> None:
-        pass
-
-
-def test_half_close(reactor: Any, run: Any) -> None:
-    server = CapturingFactory(HalfCloser)
-    port = listen(reactor, server)
-
-    class Client(Recorder):
-        writeLost = False
-
-        def connectionMade(self) -> None:
-            super().connectionMade()
-            self.transport.write(b"abc")
-            self.transport.loseWriteConnection()
-
-        def readConnectionLost(self) -> None:
-            self.transport.loseConnection()
-
-        def writeConnectionLost(self) -> None:
-            self.writeLost = True
-
-    @defer.inlineCallbacks
-    def go() -> Any:
-        client = yield ClientCreator(reactor, Client).connectTCP("127.0.0.1", port.getHost().port)
-        reason = yield client.done
-        assert client.received() == b"you sent abc"
-        assert client.writeLost
-        assert server.built[0].readLost
-        assert reason.check(error.ConnectionDone)
-        yield port.stopListening()
-
-    run(go())
-
-
-def test_peer_eof_closes_plain_protocol(reactor: Any, run: Any) -> None:
-    server = CapturingFactory(Recorder)
-    port = listen(reactor, server)
-    s = socket.create_connection(("127.0.0.1", port.getHost().port))
-    s.sendall(b"bye")
-    s.shutdown(socket.SHUT_WR)
-    reason = run(server.first.addCallback(lambda p: p.done))
-    s.close()
-    assert reason.check(error.ConnectionDone)
-    assert server.built[0].received() == b"bye"
-    port.stopListening()
-
-
-def test_push_producer_paused_by_stalled_reader_and_resumed(reactor: Any, run: Any) -> None:
-    """A server streams to a client that stops reading: the producer is paused
-    (memory stays bounded), then resumed when the client reads again."""
-    chunk = b"x" * 65536
-    total = 32 * 1024 * 1024
-    state: dict[str, Any] = {"sent": 0, "pauses": 0, "resumes": 0, "maxBuffered": 0}
-
-    class Streamer(Protocol):
-        def connectionMade(self) -> None:
-            self.paused = False
-            self.transport.registerProducer(self, True)
-            self.produce()
-
-        def produce(self) -> None:
-            while not self.paused and state["sent"] < total:
-                self.transport.write(chunk)
-                state["sent"] += len(chunk)
-                state["maxBuffered"] = max(state["maxBuffered"], self.transport._buffered)
-            if state["sent"] >= total:
-                self.transport.unregisterProducer()
-                self.transport.loseConnection()
-
-        def pauseProducing(self) -> None:
-            state["pauses"] += 1
-            self.paused = True
-
-        def resumeProducing(self) -> None:
-            state["resumes"] += 1
-            self.paused = False
-            reactor.callLater(0, self.produce)
-
-        def stopProducing(self) -> None:
-            self.paused = True
-
-    port = listen(reactor, serverFactory(Streamer))
-
-    class SlowReader(Recorder):
-        def connectionMade(self) -> None:
-            super().connectionMade()
-            self.count = 0
-            self.transport.pauseProducing()  # stall
-            reactor.callLater(0.2, self.transport.resumeProducing)
-
-        def dataReceived(self, data: bytes) -> None:
-            self.count += len(data)
-
-    @defer.inlineCallbacks
-    def go() -> Any:
-        client = yield ClientCreator(reactor, SlowReader).connectTCP(
-            "127.0.0.1", port.getHost().port
-        )
-        yield client.done
-        assert client.count == total
-        yield port.stopListening()
-
-    run(go(), timeout=30)
-    assert state["pauses"] >= 1
-    assert state["resumes"] >= 1
-    # Bounded: the queue never holds much more than the high-water mark plus one chunk.
-    assert state["maxBuffered"] <= 65536 + len(chunk)
-
-
-def test_pull_producer(reactor: Any, run: Any) -> None:
-    chunks = [bytes([i]) * 10000 for i in range(50)]
-
-    class Pull:
-        def __init__(self, transport: Any) -> None:
-            self.transport = transport
-            self.left = list(chunks)
-
-        def resumeProducing(self) -> None:
-            if self.left:
-                self.transport.write(self.left.pop(0))
-            else:
-                self.transport.unregisterProducer()
-                self.transport.loseConnection()
-
-        def stopProducing(self) -> None:
-            self.left = []
-
-    class Server(Protocol):
-        def connectionMade(self) -> None:
-            self.transport.registerProducer(Pull(self.transport), False)
-
-    port = listen(reactor, serverFactory(Server))
-
-    @defer.inlineCallbacks
-    def go() -> Any:
-        client = yield ClientCreator(reactor, Recorder).connectTCP(
-            "127.0.0.1", port.getHost().port
-        )
-        yield client.done
-        assert client.received() == b"".join(chunks)
-        yield port.stopListening()
-
-    run(go())
-
-
-def test_register_second_producer_raises(reactor: Any, run: Any) -> None:
-    port = listen(reactor, serverFactory())
-
-    class P:
-        def pauseProducing(self) -> None: ...
-        def resumeProducing(self) -> None: ...
-        def stopProducing(self) -> None: ...
-
-    @defer.inlineCallbacks
-    def go() -> Any:
-        client = yield ClientCreator(reactor, Recorder).connectTCP(
-            "127.0.0.1", port.getHost().port
-        )
-        client.transport.registerProducer(P(), True)
-        with pytest.raises(RuntimeError, match="still registered"):
-            client.transport.registerProducer(P(), True)
-        client.transport.unregisterProducer()
-        client.transport.loseConnection()
-        yield client.done
-        yield port.stopListening()
-
-    run(go())
-
-
-def test_abort_connection(reactor: Any, run: Any) -> None:
-    server = CapturingFactory(Recorder)
-    port = listen(reactor, server)
-
-    @defer.inlineCallbacks
-    def go() -> Any:
-        client = yield ClientCreator(reactor, Recorder).connectTCP(
-            "127.0.0.1", port.getHost().port
-        )
-        serverProto = yield server.first
-        client.transport.write(b"x" * 1000)
-        client.transport.abortConnection()
-        mine = yield client.done
-        theirs = yield serverProto.done
-        assert mine.check(error.ConnectionAborted)
-        assert theirs.check(error.ConnectionLost)
-        assert not theirs.check(error.ConnectionDone)
-        yield port.stopListening()
-
-    run(go())
-
-
 def test_port_in_use(reactor: Any) -> None:
     port = listen(reactor, serverFactory())
     with pytest.raises(error.CannotListenError) as info:
@@ -567,6 +337,111 @@ def test_stop_listening_refuses_new_connections(reactor: Any, run: Any) -> None:
     run(d)
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", number), timeout=2).close()
+
+
+def test_stop_listening_from_build_protocol_ends_the_accept_burst(
+    reactor: Any, run: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Five connections wait in the backlog; the first buildProtocol stops the port:
+    the burst ends there, with no accept() on the closed socket and nothing logged."""
+
+    class StopAtFirst(CapturingFactory):
+        def buildProtocol(self, addr: Any) -> Any:
+            port.stopListening()
+            return super().buildProtocol(addr)
+
+    factory = StopAtFirst(Recorder)
+    port = listen(reactor, factory)
+    peers = [socket.create_connection(("127.0.0.1", port.getHost().port)) for _ in range(5)]
+    try:
+
+        @defer.inlineCallbacks
+        def go() -> Any:
+            server = yield factory.first
+            yield server.made
+            yield deferLater(reactor, 0)
+            server.transport.loseConnection()
+            yield server.done
+
+        with caplog.at_level(logging.DEBUG):
+            run(go())
+        assert len(factory.built) == 1
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+    finally:
+        for peer in peers:
+            peer.close()
+
+
+def test_stop_listening_fails_its_deferred_when_stop_factory_raises(
+    reactor: Any, run: Any
+) -> None:
+    class Raising(Factory):
+        protocol = Echo
+
+        def stopFactory(self) -> None:
+            raise ValueError("stopFactory failed")
+
+    port = listen(reactor, Raising())
+    number = port.getHost().port
+    d = port.stopListening()  # returns, as in Twisted; the Deferred carries the error
+    with pytest.raises(ValueError, match="stopFactory failed"):
+        run(d)
+    assert not port.connected
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", number), timeout=2).close()
+
+
+def test_buffer_size_is_settable_per_transport(reactor: Any, run: Any) -> None:
+    """``transport.bufferSize`` (where a streaming producer is paused) is per
+    transport: set high, the producer is paused only after that much more."""
+    server = CapturingFactory(Recorder)
+    port = listen(reactor, server)
+
+    class Producer:
+        paused = False
+
+        def pauseProducing(self) -> None:
+            self.paused = True
+
+        def resumeProducing(self) -> None: ...
+        def stopProducing(self) -> None: ...
+
+    def writtenUntilPaused(transport: Any, bufferSize: int) -> int:
+        transport.bufferSize = bufferSize
+        assert transport.bufferSize == bufferSize
+        producer = Producer()
+        transport.registerProducer(producer, True)
+        written = 0
+        while not producer.paused:
+            transport.write(b"x" * 1000)
+            written += 1000
+        transport.unregisterProducer()
+        return written
+
+    @defer.inlineCallbacks
+    def go() -> Any:
+        clients = []
+        for _ in range(2):
+            clients.append(
+                (
+                    yield ClientCreator(reactor, Recorder).connectTCP(
+                        "127.0.0.1", port.getHost().port
+                    )
+                )
+            )
+        yield deferLater(reactor, 0)
+        for s in server.built:
+            s.transport.pauseProducing()  # the readers stall
+        small = writtenUntilPaused(clients[0].transport, 1)
+        large = writtenUntilPaused(clients[1].transport, 8 * 1024 * 1024)
+        assert large > small + 7 * 1024 * 1024
+        assert server.built[0].transport.bufferSize == 65536  # the others keep theirs
+        for p in [*clients, *server.built]:
+            p.transport.abortConnection()
+            yield p.done
+        yield port.stopListening()
+
+    run(go())
 
 
 def test_ipv6(reactor: Any, run: Any) -> None:
@@ -608,31 +483,6 @@ def test_addresses_and_tcp_options(reactor: Any, run: Any) -> None:
         t.setTcpKeepAlive(True)
         assert t.getTcpKeepAlive() is True
         t.loseConnection()
-        yield client.done
-        yield port.stopListening()
-
-    run(go())
-
-
-def test_write_rejects_non_bytes(reactor: Any, run: Any) -> None:
-    port = listen(reactor, serverFactory())
-
-    @defer.inlineCallbacks
-    def go() -> Any:
-        client = yield ClientCreator(reactor, Recorder).connectTCP(
-            "127.0.0.1", port.getHost().port
-        )
-        with pytest.raises(TypeError, match="must be bytes, not str"):
-            client.transport.write("text")
-        with pytest.raises(TypeError, match="bytes only"):
-            client.transport.writeSequence([b"ok", "text"])
-        with pytest.raises(TypeError):
-            client.transport.write(12)
-        client.transport.write(bytearray(b"ba"))
-        client.transport.write(memoryview(b"mv"))
-        while client.received() != b"bamv":
-            yield deferLater(reactor, 0.001)
-        client.transport.loseConnection()
         yield client.done
         yield port.stopListening()
 

@@ -77,24 +77,6 @@ def test_peer_reset_while_we_have_queued_data(reactor: Any, run: Any) -> None:
     run(go())
 
 
-def test_write_after_close_is_ignored(reactor: Any, run: Any) -> None:
-    factory = Built(Watch)
-    port = reactor.listenTCP(0, factory, interface="127.0.0.1")
-
-    @defer.inlineCallbacks
-    def go() -> Any:
-        client = yield ClientCreator(reactor, Watch).connectTCP("127.0.0.1", port.getHost().port)
-        client.transport.loseConnection()
-        (reason,) = yield client.lost
-        assert reason.check(error.ConnectionDone)
-        client.transport.write(b"too late")  # no error, no effect
-        client.transport.loseConnection()
-        client.transport.abortConnection()
-        yield port.stopListening()
-
-    run(go())
-
-
 def test_peer_vanishes_during_read_gives_connectionlost_or_done(reactor: Any, run: Any) -> None:
     factory = Built(Watch)
     port = reactor.listenTCP(0, factory, interface="127.0.0.1")

@@ -159,6 +159,7 @@ class ClientConnection(StreamConnection):
         self.protocol.connectionLost(reason)
         connector = self.connector
         if connector is not None:
+            self.connector = None  # it keeps its transport; no cycle back
             connector.connectionLost(reason)
 
 

@@ -25,7 +25,7 @@ from typing import Any
 from torsion import _log, error
 from torsion._net.stream import StreamConnection
 from torsion._util import CONNECTION_DONE
-from torsion.defer import Deferred, succeed
+from torsion.defer import Deferred, fail, succeed
 
 __all__ = ["AcceptedConnection", "ListeningPort"]
 
@@ -138,6 +138,8 @@ class ListeningPort:
         peerAddress = self._peerAddress
         transportClass = self.transport
         for _ in range(self.acceptBurst):
+            if self.socket is not listening:
+                return  # stopListening() from buildProtocol: the socket is closed
             try:
                 fd, peer = accept()
             except BlockingIOError:
@@ -186,8 +188,16 @@ class ListeningPort:
         pass
 
     def stopListening(self) -> Deferred[None]:
-        """Stop listening; returns a Deferred that fires once the socket is closed."""
-        self.loseConnection()
+        """Stop listening; returns a Deferred that fires once the socket is closed.
+
+        The socket is closed at once.  If the factory's ``stopFactory`` raises,
+        the Deferred fails with that error (as in Twisted) rather than the call
+        raising it.
+        """
+        try:
+            self.loseConnection()
+        except Exception:
+            return fail()
         return succeed(None)
 
     def loseConnection(self, connDone: Any = None) -> None:

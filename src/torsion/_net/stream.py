@@ -20,6 +20,18 @@ transport becomes a reactor writer; ``doWrite`` flushes the queue with one
 whenever it is non-zero, or a close, a half-close, a pull producer or a write
 error is pending.
 
+A send error (EPIPE, ECONNRESET...) is never swallowed.  In ``doWrite`` it is
+returned as the reason to close; in ``write()``'s direct send it is kept (as a
+ConnectionLost that carries the errno, never the OSError and its traceback,
+which would tie the connection into a reference cycle), the queue is dropped,
+writes are refused from then on, reading stops (so the EOF that follows a
+reset cannot be reported as a clean close), a streaming producer is paused,
+and the next writability event, which a failed socket or pipe reports at
+once, closes the connection with it: the producer then gets ``stopProducing``.
+``_writesClosed`` is the one flag ``write()`` checks: set once writes can no
+longer reach the peer (after a send error, ``abortConnection``, a completed
+half-close, or the close).
+
 Flow control: a streaming (push) producer is paused when more than
 ``bufferSize`` bytes are queued and resumed once the queue is empty; a pull
 producer is asked for more each time the queue empties.  ``pauseProducing``
@@ -28,13 +40,15 @@ and friends, called on the transport, stop and resume reading from the peer.
 Closing: ``loseConnection`` stops reading and closes once the queue is empty
 (and a pull producer has unregistered): peer and self see ConnectionDone.
 ``abortConnection`` drops the queue and closes with a reset on the next turn:
-self sees ConnectionAborted, the peer ConnectionLost.  Either way
-``connectionLost`` runs once, closes the socket and tells the protocol.
+self sees ConnectionAborted, the peer ConnectionLost; what is written after
+it is dropped, and a ``loseConnection`` after it changes nothing.  Either way
+``connectionLost`` runs once, closes the socket, tells the protocol and then
+lets go of it (the protocol keeps its ``transport``), so that no reference
+cycle outlives the connection.
 """
 
 from __future__ import annotations
 
-import errno
 import socket
 from typing import Any
 
@@ -49,20 +63,14 @@ _IOV_MAX = 1024
 _RECV_SIZE = 65536
 _LINGER_RESET = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # struct linger {l_onoff=1, l_linger=0}
 
-_LOST_ERRNOS = {
-    errno.ECONNRESET,
-    errno.EPIPE,
-    errno.ENOTCONN,
-    errno.ECONNABORTED,
-    errno.ETIMEDOUT,
-    errno.ESHUTDOWN,
-}
-
 
 def _lostReason(e: OSError) -> BaseException:
-    if e.errno in _LOST_ERRNOS:
-        return error.ConnectionLost(e.strerror or str(e))
-    return error.ConnectionLost(str(e))
+    """ConnectionLost for a failed send or receive, carrying a fresh ``OSError(errno, strerror)``.
+
+    A fresh one, not ``e``: ``e.__traceback__`` holds the frame that caught it,
+    hence the transport, and would keep it alive through a reference cycle.
+    """
+    return error.ConnectionLost(OSError(e.errno, e.strerror or str(e)))
 
 
 class StreamConnection:
@@ -83,7 +91,9 @@ class StreamConnection:
         "_writeDisconnected",
         "_writeDisconnecting",
         "_writeError",
+        "_writesClosed",
         "_writing",
+        "bufferSize",
         "connected",
         "disconnected",
         "disconnecting",
@@ -95,8 +105,6 @@ class StreamConnection:
         "streamingProducer",
     )
 
-    #: Queued bytes above which a streaming producer is paused.
-    bufferSize = 65536
     #: Whether this side connected out (rather than accepted): the TLS client.
     _connectedOut = False
 
@@ -116,7 +124,10 @@ class StreamConnection:
         self._direct = False
         self._reading = False
         self._writing = False
-        self._writeError: OSError | None = None
+        self._writeError: BaseException | None = None
+        self._writesClosed = False
+        #: Queued bytes above which a streaming producer is paused (settable).
+        self.bufferSize = 65536
         self._aborting = False
         self._readDisconnected = False
         self._writeDisconnecting = False
@@ -147,7 +158,9 @@ class StreamConnection:
         return logPrefixOf(self.protocol)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} fd={self._fd} protocol={type(self.protocol).__name__}>"
+        protocol = self.protocol
+        name = "closed" if protocol is None else f"protocol={type(protocol).__name__}"
+        return f"<{type(self).__name__} fd={self._fd} {name}>"
 
     # ------------------------------------------------------ registration
 
@@ -210,8 +223,7 @@ class StreamConnection:
         except BlockingIOError:
             sent = 0
         except OSError as e:
-            self._writeError = e
-            self.startWriting()
+            self._sendFailed(e)
             return
         if sent != len(data):
             self._buffer.append(memoryview(data)[sent:] if sent else data)
@@ -221,8 +233,8 @@ class StreamConnection:
                 self._pauseProducer()
 
     def _queue(self, data: bytes) -> None:
-        if self.disconnected or self._writeDisconnected:
-            return  # as in Twisted: writes after close are ignored
+        if self._writesClosed:
+            return  # as in Twisted: writes after close (or abort) are ignored
         if not data:
             return
         self._buffer.append(data)
@@ -230,6 +242,30 @@ class StreamConnection:
         self.startWriting()
         if self.producer is not None and self._buffered > self.bufferSize:
             self._pauseProducer()
+
+    def _sendFailed(self, e: OSError) -> None:
+        """A direct send failed: fail the connection on the next turn (see the module doc)."""
+        self._writeError = _lostReason(e)
+        self._closeForWrites()
+        self._buffer.clear()
+        self._buffered = 0
+        self.stopReading()
+        if self.producer is not None:
+            self._pauseProducer()
+        self.startWriting()
+
+    def _closeForWrites(self) -> None:
+        """From now on ``write()`` drops what it is given."""
+        self._writesClosed = True
+        self._direct = False
+
+    def _updateDirect(self) -> None:
+        """Allow direct sends again unless something must still go through the queue."""
+        self._direct = bool(self.connected) and not (
+            self._writesClosed
+            or self._writeDisconnecting
+            or (self.producer is not None and not self.streamingProducer)
+        )
 
     def writeSequence(self, iovec: Any) -> None:
         """Write each bytes object of ``iovec`` in order."""
@@ -244,7 +280,7 @@ class StreamConnection:
 
     def doWrite(self) -> Any:
         if self._writeError is not None:
-            return _lostReason(self._writeError)
+            return self._writeError
         buf = self._buffer
         if buf:
             try:
@@ -287,6 +323,7 @@ class StreamConnection:
     def _closeWriteConnection(self) -> None:
         self._writeDisconnecting = False
         self._writeDisconnected = True
+        self._closeForWrites()
         try:
             self.socket.shutdown(socket.SHUT_WR)
         except OSError:
@@ -325,9 +362,7 @@ class StreamConnection:
         """Stop using the registered producer; a pending close may now proceed."""
         self.producer = None
         self.producerPaused = False
-        self._direct = bool(self.connected) and not (
-            self._writeDisconnecting or self._writeDisconnected
-        )
+        self._updateDirect()
         if self.connected and (self.disconnecting or self._writeDisconnecting):
             self.startWriting()
 
@@ -339,7 +374,12 @@ class StreamConnection:
 
     def resumeProducing(self) -> None:
         """Read from the peer again."""
-        if self.connected and not self.disconnecting and not self._readDisconnected:
+        if self.connected and not (
+            self.disconnecting
+            or self._readDisconnected
+            or self._aborting
+            or self._writeError is not None
+        ):
             self.startReading()
 
     def stopProducing(self) -> None:
@@ -362,7 +402,7 @@ class StreamConnection:
 
     def loseConnection(self, _connDone: Any = None) -> None:
         """Close once everything written so far has been sent."""
-        if not self.connected or self.disconnecting or self.disconnected:
+        if not self.connected or self.disconnecting or self.disconnected or self._aborting:
             return
         self.disconnecting = 1
         self.stopReading()
@@ -392,6 +432,7 @@ class StreamConnection:
         if self.disconnected or self._aborting:
             return
         self._aborting = True
+        self._closeForWrites()
         self.stopReading()
         self.stopWriting()
         self._buffer.clear()
@@ -417,7 +458,7 @@ class StreamConnection:
         self.disconnected = 1
         self.connected = 0
         self.disconnecting = 0
-        self._direct = False
+        self._closeForWrites()
         self._buffer.clear()
         self._buffered = 0
         self._closeSocket(orderly=not reason.check(error.ConnectionAborted))
@@ -429,6 +470,11 @@ class StreamConnection:
             except Exception as e:
                 _log.log_failure(f"Error in stopProducing of {producer!r}:", e)
         self._notifyLost(reason)
+        # Let go of the protocol once it is told, as Twisted does: it keeps its
+        # ``transport``, but nothing points back, so a closed connection is
+        # freed by reference counting alone.  (Not if connectionLost raised:
+        # the error is logged with this transport's repr, which names it.)
+        self.protocol = None
 
     def _notifyLost(self, reason: Failure) -> None:
         """Tell the protocol (and, for clients, the connector)."""

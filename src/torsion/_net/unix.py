@@ -203,7 +203,7 @@ class UNIXConnection(StreamConnection):
         """Send descriptor ``fileno`` with the next byte written (keep it open until then)."""
         if isinstance(fileno, bool) or not isinstance(fileno, int) or fileno < 0:
             raise TypeError(f"sendFileDescriptor takes a descriptor number, got {fileno!r}")
-        if self.disconnected or self.disconnecting:
+        if self.disconnected or self.disconnecting or self._writesClosed:
             return
         self._fdQueue.append(fileno)
         self._direct = False  # writes queue up behind the descriptor
@@ -212,15 +212,11 @@ class UNIXConnection(StreamConnection):
             self._pauseProducer()
 
     def doWrite(self) -> Any:
-        if self._fdQueue:
+        if self._fdQueue and self._writeError is None:
             why = self._sendDescriptors()
             if why is not None or self._fdQueue:
                 return why
-            self._direct = bool(self.connected) and not (
-                self._writeDisconnecting
-                or self._writeDisconnected
-                or (self.producer is not None and not self.streamingProducer)
-            )
+            self._updateDirect()
         return StreamConnection.doWrite(self)
 
     def _sendDescriptors(self) -> Any:

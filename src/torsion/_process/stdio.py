@@ -138,10 +138,14 @@ class StandardIO:
             writer.connectionLost(reason)
         if reader is not None and not reader.disconnected:
             reader.connectionLost(reason)
+        protocol = self.protocol
         try:
-            self.protocol.connectionLost(reason)
+            protocol.connectionLost(reason)
         except Exception as e:
-            _log.log_failure(f"Error in connectionLost of {self.protocol!r}:", e)
+            _log.log_failure(f"Error in connectionLost of {protocol!r}:", e)
+        # As Twisted does: let go of the protocol (it keeps this as its
+        # transport), so no cycle outlives the connection.
+        self.protocol = None
 
     # -- IConsumer / IProducer ------------------------------------------------
 

@@ -214,7 +214,9 @@ class CertificateOptions:
     * ``acceptableProtocols``: ALPN protocol names (bytes), most preferred first.
     * ``raiseMinimumTo``, ``insecurelyLowerMinimumTo``, ``lowerMaximumSecurityTo``:
       ``TLSVersion`` bounds (the minimum is TLS 1.2 unless lowered insecurely).
-    * ``enableSessionTickets``: off by default, as in Twisted.
+    * ``enableSessionTickets``: off by default, as in Twisted (no RFC 5077
+      tickets in TLS 1.2; a TLS 1.3 server still sends one stateful ticket,
+      which spares a client without TCP_NODELAY a delayed-ACK stall).
     * ``handshakeTimeout`` (torsion only): seconds, or None for no limit.
 
     Accepted for compatibility and ignored (the stdlib decides):
@@ -317,7 +319,14 @@ class CertificateOptions:
                 )
                 self.trustRoot._addCACertsToContext(context)
             if not self.enableSessionTickets:
-                context.num_tickets = 0
+                # TLS 1.3 still gets one ticket (stateful, see OP_NO_TICKET
+                # below), as Twisted's servers send two: it leaves right after
+                # the client's Finished and carries the ACK for it.  With none,
+                # a client that has not set TCP_NODELAY waits for a delayed ACK
+                # (about 40 ms) before its first write goes out.  Its session
+                # sits in OpenSSL's server cache, as a TLS 1.2 session does:
+                # about 1 KiB each, at most 20480 of them.
+                context.num_tickets = 1
             if self.dhParameters is not None:
                 context.load_dh_params(self.dhParameters._path)
         context.minimum_version = self._minimum

@@ -83,7 +83,9 @@ class TLSMemoryBIOProtocol:
     application's transport (see the module docstring)."""
 
     __slots__ = (
+        "__weakref__",
         "_aborted",
+        "_bufferSize",
         "_closeReceived",
         "_closeSent",
         "_connectWrapped",
@@ -117,8 +119,6 @@ class TLSMemoryBIOProtocol:
     handshakeTimeout: float | None = 30.0
     #: Seconds to wait for the peer's answer to our close_notify.
     shutdownTimeout: float = 30.0
-    #: Queued cleartext above which a streaming producer is paused before the handshake ends.
-    bufferSize = 65536
 
     def __init__(
         self, factory: TLSMemoryBIOFactory, wrappedProtocol: Any, _connectWrapped: bool = True
@@ -151,6 +151,23 @@ class TLSMemoryBIOProtocol:
         self.connected = 0
         self.disconnecting = False
         self.disconnected = False
+        self._bufferSize = 65536
+
+    @property
+    def bufferSize(self) -> int:
+        """Queued bytes above which a streaming producer is paused (settable).
+
+        Before the handshake ends it bounds the cleartext queued here; setting
+        it also sets the lower transport's, which bounds the ciphertext after.
+        """
+        return self._bufferSize
+
+    @bufferSize.setter
+    def bufferSize(self, size: int) -> None:
+        self._bufferSize = size
+        transport = self.transport
+        if transport is not None and hasattr(transport, "bufferSize"):
+            transport.bufferSize = size
 
     def __repr__(self) -> str:
         state = "open" if self._handshakeDone else "handshaking"
@@ -350,6 +367,9 @@ class TLSMemoryBIOProtocol:
             except Exception as e:
                 _log.log_failure(f"Error in stopProducing of {producer!r}:", e)
         self.wrappedProtocol.connectionLost(reason)
+        # As Twisted's wrappers do: let go of the application's protocol (it
+        # keeps this as its transport), so no cycle outlives the connection.
+        self.wrappedProtocol = None
 
     # ------------------------------------------- the application side
 
@@ -369,7 +389,7 @@ class TLSMemoryBIOProtocol:
                 self._streaming
                 and producer is not None
                 and not self._pausedHere
-                and self._pendingSize > self.bufferSize
+                and self._pendingSize > self._bufferSize
             ):
                 self._pausedHere = True
                 producer.pauseProducing()
@@ -532,7 +552,7 @@ class TLSMemoryBIOProtocol:
         if self._handshakeDone:
             self._producerOnLower = True
             self.transport.registerProducer(producer, streaming)
-        elif streaming and self._pendingSize > self.bufferSize:
+        elif streaming and self._pendingSize > self._bufferSize:
             self._pausedHere = True
             producer.pauseProducing()
 
