@@ -29,7 +29,7 @@ from collections.abc import Generator, Iterator
 from types import TracebackType
 from typing import IO, Any, NoReturn, TypeVar
 
-__all__ = ["DefaultException", "Failure", "NoCurrentExceptionError"]
+__all__ = ["DefaultException", "Failure", "NoCurrentExceptionError", "startDebugMode"]
 
 _Y = TypeVar("_Y")
 
@@ -259,12 +259,15 @@ class Failure:
     def _render(self, out: list[str], detail: str) -> None:
         frames = self.frames
         if detail == "brief":
+            try:
+                kind = str(self.type)
+            except Exception:  # a metaclass whose __str__ raises
+                kind = f"<class '{_qual(self.type)}'>"
+            what = f"{kind}: {_safe_str(self.value)}"
             if frames:
-                out.append(f"Traceback: {self.type}: {_safe_str(self.value)}\n")
+                out.append(f"Traceback: {what}\n")
             else:
-                out.append(
-                    f"Traceback (failure with no frames): {self.type}: {_safe_str(self.value)}\n"
-                )
+                out.append(f"Traceback (failure with no frames): {what}\n")
             out.extend(f"{fname}:{line}:{func}\n" for func, fname, line, _, _ in frames)
             return
         if detail == "verbose":
@@ -308,6 +311,45 @@ class Failure:
         self._frames = state["_frames"]
         self._captureVars = state["captureVars"]
         self.tb = None
+
+
+# -- post-mortem debugging ------------------------------------------------------
+
+#: With ``startDebugMode()``, whether ``Failure()`` opens the debugger (as in Twisted).
+DO_POST_MORTEM = True
+
+
+def startDebugMode() -> None:
+    """Open ``pdb`` post-mortem on the exception being handled whenever ``Failure()`` captures one.
+
+    As in Twisted, this replaces ``Failure.__init__``; putting the original
+    back ends debug mode.  Failures that torsion makes itself for exceptions
+    raised by callbacks do not go through ``__init__`` and do not stop.
+    """
+    plainInit = Failure.__init__
+    if getattr(plainInit, "_postMortem", False):
+        return
+
+    def debugInit(
+        self: Failure,
+        exc_value: object = None,
+        exc_type: builtins.type[BaseException] | None = None,
+        exc_tb: TracebackType | None = None,
+        captureVars: bool = False,
+    ) -> None:
+        if exc_value is None and exc_type is None and exc_tb is None:
+            current = sys.exception()
+            if current is not None and DO_POST_MORTEM:
+                print(
+                    f"Jumping into debugger for post-mortem of exception '{_safe_str(current)}':"
+                )
+                import pdb
+
+                pdb.post_mortem(current.__traceback__)
+        plainInit(self, exc_value, exc_type, exc_tb, captureVars)
+
+    debugInit._postMortem = True  # type: ignore[attr-defined]
+    Failure.__init__ = debugInit  # type: ignore[method-assign]
 
 
 def _from_exception(exc: BaseException) -> Failure:

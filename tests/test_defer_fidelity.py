@@ -1,0 +1,209 @@
+"""Deferred and Failure behaving as Twisted's do (issue 11, §1).
+
+Cancellers dropped on firing, debugging aids (creator and invoker stacks,
+captured variables, attributes on Deferreds, ``failure.startDebugMode``) and
+unprintable exceptions.
+"""
+
+from __future__ import annotations
+
+import gc
+import pdb
+import sys
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from torsion import defer, failure
+from torsion.defer import Deferred, succeed
+from torsion.failure import Failure
+
+
+@pytest.fixture
+def debugging() -> Iterator[None]:
+    defer.setDebugging(True)
+    try:
+        yield
+    finally:
+        defer.setDebugging(False)
+
+
+# -- a fired Deferred lets go of its canceller --------------------------------------
+
+
+class _Canceller:
+    deferred: Deferred[Any]
+
+    def __call__(self, d: Deferred[Any]) -> None:
+        pass
+
+
+@pytest.mark.parametrize("how", ["callback", "errback", "chained"])
+def test_fired_deferred_drops_its_canceller(how: str) -> None:
+    gc.disable()
+    try:
+        canceller = _Canceller()
+        d: Deferred[Any] = Deferred(canceller)
+        canceller.deferred = d  # a cycle, until d fires
+        refs = weakref.ref(canceller), weakref.ref(d)
+        if how == "callback":
+            d.callback(None)
+        elif how == "errback":
+            d.errback(ValueError("no"))
+            d.addErrback(lambda f: None)
+        else:
+            source: Deferred[None] = Deferred()
+            source.chainDeferred(d)
+            source.callback(None)
+        del canceller, d
+        assert [r() for r in refs] == [None, None]  # freed without the cycle collector
+    finally:
+        gc.enable()
+
+
+def test_cancel_after_firing_is_still_harmless() -> None:
+    calls: list[Deferred[Any]] = []
+    d: Deferred[int] = Deferred(calls.append)
+    d.callback(1)
+    d.cancel()
+    assert calls == [] and d.result == 1
+
+
+# -- debugging aids ------------------------------------------------------------------
+
+
+def _create() -> Deferred[str]:
+    return Deferred()
+
+
+def _fire(d: Deferred[str]) -> None:
+    d.callback("first")
+
+
+def _fail(d: Deferred[str]) -> None:
+    d.errback(RuntimeError("first"))
+
+
+def _fireAgain(d: Deferred[str]) -> None:
+    d.callback("again")
+
+
+def _lines(text: str, tag: str, function: str) -> int:
+    return sum(
+        1 for line in text.split("\n") if line.startswith(f" {tag}:") and line.endswith(function)
+    )
+
+
+@pytest.mark.parametrize("first", [_fire, _fail])
+def test_already_called_error_shows_creator_and_first_invoker(debugging: None, first: Any) -> None:
+    d = _create()
+    first(d)
+    d.addErrback(lambda f: None)
+    with pytest.raises(defer.AlreadyCalledError) as info:
+        _fireAgain(d)
+    text = info.value.args[0]
+    assert text.startswith("\n C: Deferred was created:\n C:")
+    assert " I: First Invoker was:\n I:" in text
+    assert _lines(text, "C", " _create") == 1
+    assert _lines(text, "I", f" {first.__name__}") == 1
+    assert _lines(text, "C", f" {first.__name__}") == 0
+    assert _lines(text, "I", " _fireAgain") == 0  # the second call is not the invoker
+
+
+def test_a_deferreds_own_debug_flag_records_its_invoker() -> None:
+    d = _create()
+    d.debug = True
+    assert d.debug and not Deferred.debug
+    _fire(d)
+    with pytest.raises(defer.AlreadyCalledError) as info:
+        _fireAgain(d)
+    text = info.value.args[0]
+    assert _lines(text, "I", " _fire") == 1
+    assert "C:" not in text  # created before its debug flag was set
+
+
+def test_unhandled_failure_report_includes_debug_info(
+    debugging: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    def lose() -> None:
+        d = _create()
+        d.addCallback(lambda r: 1 // 0)
+        _fire(d)
+
+    lose()
+    gc.collect()
+    assert "Unhandled error in Deferred:\n(debug:  C: Deferred was created:" in caplog.text
+    assert " I: First Invoker was:" in caplog.text and "ZeroDivisionError" in caplog.text
+
+
+def test_deferreds_take_any_attribute() -> None:
+    d: Deferred[int] = Deferred()
+    d.label = "mine"  # type: ignore[attr-defined]
+    d.debug = False
+    assert d.label == "mine"  # type: ignore[attr-defined]
+    d.callback(1)
+    assert d.result == 1
+
+
+def test_failure_of_a_callback_captures_variables_only_when_debugging() -> None:
+    def explode(result: object) -> None:
+        secret = "local value"
+        raise ValueError(secret)
+
+    for on in (False, True):
+        defer.setDebugging(on)
+        try:
+            d = succeed(None)
+            d.addCallback(explode)
+            caught: list[Failure] = []
+            d.addErrback(caught.append)
+        finally:
+            defer.setDebugging(False)
+        frame = caught[0].frames[-1]
+        assert frame[0] == "explode"
+        if on:
+            assert ("secret", "'local value'") in frame[3] and frame[4]
+            assert caught[0].captureVars
+        else:
+            assert frame[3] == [] and frame[4] == []
+
+
+# -- Failure -------------------------------------------------------------------------
+
+
+class _BrokenStr(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no text for you")
+
+
+class _BrokenMeta(type):
+    def __str__(cls) -> str:
+        raise ValueError("You cannot make a string out of me.")
+
+
+class _BrokenType(Exception, metaclass=_BrokenMeta):
+    pass
+
+
+@pytest.mark.parametrize("detail", ["brief", "default", "verbose"])
+@pytest.mark.parametrize("exc", [_BrokenStr, _BrokenType])
+def test_get_traceback_survives_unprintable_exceptions(detail: str, exc: type) -> None:
+    text = Failure(exc()).getTraceback(detail=detail)
+    assert isinstance(text, str) and exc.__name__ in text
+
+
+def test_start_debug_mode_calls_post_mortem(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[Any] = []
+    monkeypatch.setattr(pdb, "post_mortem", seen.append)
+    monkeypatch.setattr(Failure, "__init__", Failure.__init__)  # undone after the test
+    failure.startDebugMode()
+    try:
+        1 / 0  # noqa: B018
+    except ZeroDivisionError:
+        tb = sys.exc_info()[2]
+        f = Failure(captureVars=True)
+    assert seen == [tb] and f.captureVars and f.check(ZeroDivisionError)
+    Failure(ValueError("given, not caught"))
+    assert seen == [tb]  # only Failure() of the current exception stops
