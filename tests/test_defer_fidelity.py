@@ -1,8 +1,9 @@
-"""Deferred and Failure behaving as Twisted's do (issue 11, §1).
+"""Deferred, inlineCallbacks and Failure behaving as Twisted's do (issue 11, §1).
 
-Cancellers dropped on firing, debugging aids (creator and invoker stacks,
-captured variables, attributes on Deferreds, ``failure.startDebugMode``) and
-unprintable exceptions.
+Yielded coroutines, clean tracebacks after an inner generator returns, the
+non-local ``returnValue`` warning, cancellers dropped on firing, debugging
+aids (creator and invoker stacks, captured variables, attributes on
+Deferreds, ``failure.startDebugMode``) and unprintable exceptions.
 """
 
 from __future__ import annotations
@@ -10,15 +11,18 @@ from __future__ import annotations
 import gc
 import pdb
 import sys
+import traceback
+import warnings
 import weakref
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
 
 from torsion import defer, failure
-from torsion.defer import Deferred, succeed
+from torsion.defer import Deferred, inlineCallbacks, returnValue, succeed
 from torsion.failure import Failure
+from torsion.task import Clock, deferLater
 
 
 @pytest.fixture
@@ -28,6 +32,155 @@ def debugging() -> Iterator[None]:
         yield
     finally:
         defer.setDebugging(False)
+
+
+# -- inlineCallbacks runs what it is given ------------------------------------------
+
+
+def test_yielded_coroutine_is_run_and_its_result_sent() -> None:
+    pending: Deferred[int] = Deferred()
+
+    async def double(x: int) -> int:
+        return 2 * x + await pending
+
+    async def broken() -> None:
+        raise ValueError("boom")
+
+    @inlineCallbacks
+    def gen() -> Generator[Any, Any, tuple[int, str]]:
+        y = yield double(20)
+        try:
+            yield broken()
+        except ValueError as e:
+            return y, f"caught {e}"
+        return y, "not caught"
+
+    d = gen()
+    assert not d.called  # waits for the coroutine, which waits for ``pending``
+    pending.callback(2)
+    assert d.result == (42, "caught boom")
+
+
+def test_yielded_generator_is_run_as_inline_callbacks() -> None:
+    def inner() -> Generator[Any, Any, str]:
+        x = yield succeed("in")
+        return x + "ner"
+
+    @inlineCallbacks
+    def outer() -> Generator[Any, Any, str]:
+        return (yield inner())
+
+    assert outer().result == "inner"
+
+
+def test_cancelling_cancels_the_yielded_coroutine() -> None:
+    cancelled: list[str] = []
+    pending: Deferred[int] = Deferred(lambda d: cancelled.append("inner"))
+
+    async def waits() -> int:
+        return await pending
+
+    @inlineCallbacks
+    def gen() -> Generator[Any, Any, int]:
+        return (yield waits())
+
+    d = gen()
+    d.cancel()
+    assert cancelled == ["inner"]
+    assert isinstance(d.result, Failure) and d.result.check(defer.CancelledError)
+    d.addErrback(lambda f: None)
+
+
+def test_no_stop_iteration_context_after_an_inner_generator_returned() -> None:
+    clock = Clock()
+
+    @inlineCallbacks
+    def inner() -> Generator[Any, Any, int]:
+        yield deferLater(clock, 0)
+        return 6
+
+    @inlineCallbacks
+    def innerOldStyle() -> Generator[Any, Any, None]:
+        yield deferLater(clock, 0)
+        returnValue(6)
+
+    @inlineCallbacks
+    def outer(which: Any) -> Generator[Any, Any, str]:
+        try:
+            yield which()
+            raise KeyError("boom")
+        except KeyError:
+            return traceback.format_exc()
+
+    for which in (inner, innerOldStyle):
+        d = outer(which)
+        clock.advance(0)
+        text = d.result
+        assert "KeyError: 'boom'" in text
+        assert "StopIteration" not in text and "_DefGen_Return" not in text
+        assert "During handling of the above exception" not in text
+
+
+def test_no_context_on_errors_of_callbacks_run_by_a_finished_generator() -> None:
+    pending: Deferred[None] = Deferred()
+
+    @inlineCallbacks
+    def gen() -> Generator[Any, Any, int]:
+        yield pending
+        return 1
+
+    seen: list[BaseException | None] = []
+
+    def callback(result: int) -> None:
+        try:
+            raise ValueError("in a callback")
+        except ValueError as e:
+            seen.append(e.__context__)
+
+    gen().addCallback(callback)
+    pending.callback(None)  # the generator returns; its StopIteration is not the context
+    assert seen == [None]
+
+
+# -- returnValue outside its generator ----------------------------------------------
+
+
+def _mistaken() -> None:
+    returnValue(1)
+
+
+def test_return_value_from_a_helper_warns_as_twisted_does() -> None:
+    cause: Deferred[None] = Deferred()
+
+    @inlineCallbacks
+    def inline() -> Generator[Any, Any, None]:
+        yield cause
+        _mistaken()
+
+    d = inline()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cause.callback(None)
+    assert d.result == 1
+    assert [w.category for w in caught] == [DeprecationWarning]
+    assert str(caught[0].message) == (
+        "returnValue() in '_mistaken' causing 'inline' to exit: "
+        "returnValue should only be invoked by functions decorated with inlineCallbacks"
+    )
+    # Reported at the line that called returnValue.
+    assert caught[0].filename == __file__
+    assert caught[0].lineno == _mistaken.__code__.co_firstlineno + 1
+
+
+def test_return_value_in_the_generator_itself_does_not_warn() -> None:
+    @inlineCallbacks
+    def inline() -> Generator[Any, Any, None]:
+        yield succeed(None)
+        returnValue(2)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert inline().result == 2
 
 
 # -- a fired Deferred lets go of its canceller --------------------------------------
@@ -168,6 +321,20 @@ def test_failure_of_a_callback_captures_variables_only_when_debugging() -> None:
             assert caught[0].captureVars
         else:
             assert frame[3] == [] and frame[4] == []
+
+
+def test_failure_of_an_inline_generator_captures_variables_when_debugging(
+    debugging: None,
+) -> None:
+    @inlineCallbacks
+    def gen() -> Generator[Any, Any, None]:
+        where = "in the generator"
+        yield succeed(where)
+        raise KeyError(where)
+
+    caught: list[Failure] = []
+    gen().addErrback(caught.append)
+    assert ("where", "'in the generator'") in caught[0].frames[-1][3]
 
 
 # -- Failure -------------------------------------------------------------------------
