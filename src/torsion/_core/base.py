@@ -81,8 +81,10 @@ class ReactorCore:
         self._writers: dict[int, Any] = {}
         self._internals: set[Any] = set()
         self.seconds = time.time
-        self._timers = TimerQueue(self.seconds)
-        # callLater is the timer queue's own method: no extra frame per call.
+        # The queue asks this reactor for ``seconds()`` on each call, so that a
+        # replaced ``reactor.seconds`` applies.  callLater is the queue's own
+        # method: no extra frame per call.
+        self._timers = TimerQueue(self)
         self.callLater = self._timers.callLater
         self.threadCallQueue: deque[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]]
         self.threadCallQueue = deque()
