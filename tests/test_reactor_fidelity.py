@@ -1,11 +1,15 @@
 """The reactor behaving as Twisted's does (issue 11, §1).
 
-A replaced ``reactor.seconds`` (or a call's ``seconds``) drives ``callLater``.
+A replaced ``reactor.seconds`` (or a call's ``seconds``) drives ``callLater``;
+system event trigger IDs and their errors; the reactor's thread pool released
+at shutdown even when it never ran.
 """
 
 from __future__ import annotations
 
+import gc
 import time
+import weakref
 from typing import Any
 
 import pytest
@@ -54,3 +58,72 @@ def test_a_calls_own_seconds_drives_its_reset(reactor: Any) -> None:
     call.delay(1)
     assert call.getTime() == 2008
     call.cancel()
+
+
+# -- system event triggers -------------------------------------------------------------
+
+
+def test_trigger_ids_and_errors_as_in_twisted(reactor: Any) -> None:
+    fired: list[str] = []
+    tid = reactor.addSystemEventTrigger("during", "test", fired.append, "a")
+    eventType, (phase, f, args, kw) = tid
+    assert (eventType, phase, f, args, kw) == ("test", "during", fired.append, ("a",), {})
+    reactor.removeSystemEventTrigger(tid)
+    with pytest.raises(TypeError):
+        reactor.removeSystemEventTrigger(None)
+    with pytest.raises(ValueError):
+        reactor.removeSystemEventTrigger(tid)  # removed already
+    with pytest.raises(ValueError):
+        reactor.removeSystemEventTrigger(("test", None))
+    with pytest.raises(KeyError):
+        reactor.removeSystemEventTrigger((tid[0], ("xxx", *tid[1][1:])))
+    with pytest.raises(KeyError):
+        reactor.removeSystemEventTrigger(("no such event", tid[1]))
+    reactor.fireSystemEvent("test")
+    assert fired == []
+
+
+def test_removing_one_of_two_equal_triggers(reactor: Any) -> None:
+    fired: list[str] = []
+    first = reactor.addSystemEventTrigger("before", "test", fired.append, "x")
+    reactor.addSystemEventTrigger("before", "test", fired.append, "x")
+    reactor.removeSystemEventTrigger(first)
+    reactor.fireSystemEvent("test")
+    assert fired == ["x"]
+
+
+# -- the thread pool -------------------------------------------------------------------
+
+
+def test_thread_pool_made_before_running_is_released_by_shutdown(reactor: Any) -> None:
+    pool = weakref.ref(reactor.getThreadPool())
+    reactor.fireSystemEvent("shutdown")
+    gc.collect()
+    assert pool() is None
+    assert reactor.threadpool is None
+
+
+def test_thread_pool_made_before_running_is_stopped_when_the_reactor_stops(
+    reactor: Any,
+) -> None:
+    pool = reactor.getThreadPool()
+    ran: list[bool] = []
+
+    def ranInThread(started: bool) -> None:
+        ran.append(started)
+        reactor.stop()
+
+    def inThread() -> None:
+        reactor.callFromThread(ranInThread, reactor.threadpool.started)
+
+    reactor.callInThread(inThread)
+    guard = reactor.callLater(10, reactor.stop)
+    reactor.run(installSignalHandlers=False)
+    if guard.active():
+        guard.cancel()
+    assert ran == [True]
+    assert not pool.started and reactor.threadpool is None
+    ref = weakref.ref(pool)
+    del pool
+    gc.collect()
+    assert ref() is None
