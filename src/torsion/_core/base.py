@@ -347,9 +347,9 @@ class ReactorCore:
         if self._closed:
             raise error.ReactorNotRestartable("this reactor has been closed")
         if self._started:
-            raise error.ReactorAlreadyRunning()
+            raise error.ReactorAlreadyRunning("the reactor is already running")
         if self._startedBefore:
-            raise error.ReactorNotRestartable()
+            raise error.ReactorNotRestartable("a reactor cannot be restarted once it has stopped")
         self._installSignalHandlers = installSignalHandlers
         self._started = True
         self._stopped = False
@@ -364,7 +364,7 @@ class ReactorCore:
     def stop(self) -> None:
         """Stop the loop after the shutdown triggers have run."""
         if self._stopped:
-            raise error.ReactorNotRunning("can't stop a reactor that isn't running")
+            raise error.ReactorNotRunning("Can't stop reactor that isn't running.")
         self._stopped = True
         self._justStopped = True
         self._startedBefore = True
