@@ -1,8 +1,9 @@
-"""The reactor behaving as Twisted's does (issue 11, §1).
+"""The reactor, endpoints and TLS objects behaving as Twisted's do (issue 11, §1).
 
 A replaced ``reactor.seconds`` (or a call's ``seconds``) drives ``callLater``;
 system event trigger IDs and their errors; the reactor's thread pool released
-at shutdown even when it never ran.
+at shutdown even when it never ran; host names that are not valid IDNA;
+UNIX addresses; and ``ssl.Certificate`` of a Certificate.
 """
 
 from __future__ import annotations
@@ -13,6 +14,13 @@ import weakref
 from typing import Any
 
 import pytest
+
+from torsion import ssl as tssl
+from torsion.address import UNIXAddress
+from torsion.endpoints import HostnameEndpoint
+from torsion.failure import Failure
+from torsion.protocol import Factory, Protocol
+from torsion.testing import MemoryReactorClock
 
 # -- time ----------------------------------------------------------------------------
 
@@ -127,3 +135,57 @@ def test_thread_pool_made_before_running_is_stopped_when_the_reactor_stops(
     del pool
     gc.collect()
     assert ref() is None
+
+
+# -- HostnameEndpoint ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "shown"),
+    [
+        (b"\xff-garbage-\xff", "\\xff-garbage-\\xff"),
+        ("\u2ff0-garbage-\u2ff0", "\\u2ff0-garbage-\\u2ff0"),
+    ],
+)
+def test_hostname_endpoint_defers_bad_names_to_connect(host: Any, shown: str) -> None:
+    endpoint = HostnameEndpoint(MemoryReactorClock(), host, 80)  # does not raise
+    assert repr(endpoint) == f"<HostnameEndpoint {shown}:80>"
+    outcome: list[Any] = []
+    endpoint.connect(Factory.forProtocol(Protocol)).addBoth(outcome.append)
+    assert isinstance(outcome[0], Failure) and outcome[0].check(ValueError)
+    assert shown in str(outcome[0].value)
+
+
+def test_hostname_endpoint_shows_idna_hosts_as_punycode() -> None:
+    endpoint = HostnameEndpoint(MemoryReactorClock(), "b\xfccher.ch", 443)
+    assert repr(endpoint) == "<HostnameEndpoint xn--bcher-kva.ch:443>"
+    decomposed = HostnameEndpoint(MemoryReactorClock(), "bu\u0308cher.ch", 443)  # NFD
+    assert repr(decomposed) == repr(endpoint)
+    assert (
+        repr(HostnameEndpoint(MemoryReactorClock(), b"::1", 22)) == "<HostnameEndpoint [::1]:22>"
+    )
+
+
+# -- addresses and certificates --------------------------------------------------------
+
+
+def test_unix_address_names_are_bytes_as_in_twisted() -> None:
+    assert UNIXAddress("/tmp/sock").name == b"/tmp/sock"
+    assert UNIXAddress("/tmp/sock") == UNIXAddress(b"/tmp/sock")
+    assert hash(UNIXAddress("/tmp/sock")) == hash(UNIXAddress(b"/tmp/sock"))
+    assert repr(UNIXAddress(b"/tmp/sock")) == "UNIXAddress('/tmp/sock')"
+    assert repr(UNIXAddress(None)) == "UNIXAddress(None)"
+
+
+def test_certificate_of_a_certificate() -> None:
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    leaf = ca.issue_cert("localhost", common_name="localhost")
+    peer = tssl.Certificate.loadPEM(leaf.cert_chain_pems[0].bytes())  # as getPeerCertificate()
+    cert = tssl.Certificate(peer)
+    assert cert == peer and cert.dump() == peer.dump()
+    assert cert.getSubject().commonName == b"localhost"
+    private = tssl.PrivateCertificate.loadPEM(
+        leaf.cert_chain_pems[0].bytes() + leaf.private_key_pem.bytes()
+    )
+    assert tssl.Certificate(private).digest("sha256") == peer.digest("sha256")

@@ -27,6 +27,7 @@ every other attempt is cancelled.  When all fail, the last failure is reported.
 from __future__ import annotations
 
 import socket
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -451,26 +452,40 @@ class HostnameEndpoint:
         attemptDelay: float | None = None,
     ) -> None:
         self._reactor = reactor
+        # As in Twisted, a host name that is not valid IDNA does not raise
+        # here: it is kept backslash-escaped and connect() fails with ValueError.
+        self._badHost = False
         if isinstance(host, bytes):
-            self._hostBytes = host
-            self._hostStr = host.decode("idna")
-        else:
-            self._hostStr = host
             try:
-                self._hostBytes = host.encode("idna")
+                self._hostStr = host.decode("idna")
+                self._hostBytes = host
             except UnicodeError:
-                self._hostBytes = host.encode("utf-8")
+                self._hostStr = host.decode("ascii", "backslashreplace")
+                self._badHost = True
+        else:
+            self._hostStr = unicodedata.normalize("NFC", host)
+            try:
+                self._hostBytes = self._hostStr.encode("idna")
+            except UnicodeError:
+                self._hostStr = self._hostStr.encode("ascii", "backslashreplace").decode()
+                self._badHost = True
+        if self._badHost:
+            self._hostBytes = self._hostStr.encode()
         self._port = port
         self._timeout = timeout
         self._bindAddress = bindAddress
         self._attemptDelay = self._DEFAULT_ATTEMPT_DELAY if attemptDelay is None else attemptDelay
 
     def __repr__(self) -> str:
-        host = f"[{self._hostStr}]" if ":" in self._hostStr else self._hostStr
+        host = self._hostBytes.decode("ascii", "backslashreplace")  # IDNA as punycode
+        if ":" in host:
+            host = f"[{host}]"
         return f"<HostnameEndpoint {host}:{self._port}>"
 
     def connect(self, protocolFactory: Any) -> defer.Deferred[Any]:
         """Resolve, race the addresses, and fire with the protocol of the winner."""
+        if self._badHost:
+            return defer.fail(ValueError(f"invalid hostname: {self._hostStr}"))
         race: _Race | None = None
 
         def cancel(d: defer.Deferred[Any]) -> None:
