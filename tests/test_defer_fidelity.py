@@ -320,7 +320,7 @@ def test_failure_of_a_callback_captures_variables_only_when_debugging() -> None:
             assert ("secret", "'local value'") in frame[3] and frame[4]
             assert caught[0].captureVars
         else:
-            assert frame[3] == [] and frame[4] == []
+            assert frame[3] == () and frame[4] == ()  # as in Twisted
 
 
 def test_failure_of_an_inline_generator_captures_variables_when_debugging(

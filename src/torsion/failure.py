@@ -25,7 +25,7 @@ from __future__ import annotations
 import builtins
 import itertools
 import sys
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from types import TracebackType
 from typing import IO, Any, NoReturn, TypeVar
 
@@ -36,7 +36,9 @@ _Y = TypeVar("_Y")
 _counter = itertools.count(1)
 
 # (function name, file name, line number, locals, globals) as Twisted exposes them.
-_Frame = tuple[str, str, int, list[tuple[str, str]], list[tuple[str, str]]]
+# Without captured variables both are empty tuples, as in Twisted.
+_Vars = Sequence[tuple[str, str]]
+_Frame = tuple[str, str, int, _Vars, _Vars]
 
 
 class NoCurrentExceptionError(Exception):
@@ -76,13 +78,13 @@ def _frames_of(tb: TracebackType | None, captureVars: bool) -> list[_Frame]:
     while tb is not None:
         f = tb.tb_frame
         code = f.f_code
+        localz: _Vars = ()
+        globalz: _Vars = ()
         if captureVars:
             localz = [(k, _safe_repr(v)) for k, v in f.f_locals.items()]
             globalz = [
                 (k, _safe_repr(v)) for k, v in f.f_globals.items() if not k.startswith("__")
             ]
-        else:
-            localz = globalz = []
         frames.append((code.co_name, code.co_filename, tb.tb_lineno, localz, globalz))
         tb = tb.tb_next
     return frames
