@@ -374,3 +374,30 @@ def test_start_debug_mode_calls_post_mortem(monkeypatch: pytest.MonkeyPatch) -> 
     assert seen == [tb] and f.captureVars and f.check(ZeroDivisionError)
     Failure(ValueError("given, not caught"))
     assert seen == [tb]  # only Failure() of the current exception stops
+
+
+def test_debug_mode_stops_on_exceptions_raised_by_callbacks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[Any] = []
+    monkeypatch.setattr(pdb, "post_mortem", seen.append)
+    plainInit = Failure.__init__
+
+    def explode(result: object) -> None:
+        raise KeyError("in a callback")
+
+    failure.startDebugMode()
+    try:
+        succeed(None).addCallback(explode).addErrback(lambda f: None)
+        assert len(seen) == 1
+        assert any(t.tb_frame.f_code is explode.__code__ for t in _chain(seen[0]))
+    finally:
+        Failure.__init__ = plainInit  # type: ignore[method-assign]  # as Twisted's tests undo it
+    succeed(None).addCallback(explode).addErrback(lambda f: None)
+    assert len(seen) == 1  # debug mode is over
+
+
+def _chain(tb: Any) -> Iterator[Any]:
+    while tb is not None:
+        yield tb
+        tb = tb.tb_next

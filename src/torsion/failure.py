@@ -25,7 +25,7 @@ from __future__ import annotations
 import builtins
 import itertools
 import sys
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from types import TracebackType
 from typing import IO, Any, NoReturn, TypeVar
 
@@ -320,17 +320,26 @@ class Failure:
 #: With ``startDebugMode()``, whether ``Failure()`` opens the debugger (as in Twisted).
 DO_POST_MORTEM = True
 
+# Called by startDebugMode(): torsion.defer registers one, so that the Failures
+# it makes for exceptions raised by callbacks stop in the debugger too.
+_debugModeHooks: list[Callable[[], None]] = []
+
+
+def _inDebugMode() -> bool:
+    """Whether ``Failure.__init__`` is still the one startDebugMode() installed."""
+    return bool(getattr(Failure.__init__, "_postMortem", False))
+
 
 def startDebugMode() -> None:
     """Open ``pdb`` post-mortem on the exception being handled whenever ``Failure()`` captures one.
 
-    As in Twisted, this replaces ``Failure.__init__``; putting the original
-    back ends debug mode.  Failures that torsion makes itself for exceptions
-    raised by callbacks do not go through ``__init__`` and do not stop.
+    As in Twisted, this replaces ``Failure.__init__`` (putting the original
+    back ends debug mode), and exceptions raised by Deferred callbacks stop
+    too.
     """
-    plainInit = Failure.__init__
-    if getattr(plainInit, "_postMortem", False):
+    if _inDebugMode():
         return
+    plainInit = Failure.__init__
 
     def debugInit(
         self: Failure,
@@ -352,6 +361,8 @@ def startDebugMode() -> None:
 
     debugInit._postMortem = True  # type: ignore[attr-defined]
     Failure.__init__ = debugInit  # type: ignore[method-assign]
+    for hook in _debugModeHooks:
+        hook()
 
 
 def _from_exception(exc: BaseException) -> Failure:

@@ -72,7 +72,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, NoReturn, ParamSpec
 
 from torsion import _log
 from torsion._defer.errors import AlreadyCalledError, CancelledError, TimeoutError
-from torsion.failure import Failure, _from_exception
+from torsion.failure import Failure, _debugModeHooks, _from_exception, _inDebugMode
 
 if TYPE_CHECKING:
     import asyncio
@@ -109,10 +109,30 @@ def _capturingFailure(e: BaseException) -> Failure:
     return Failure(e, captureVars=True)
 
 
-# Makes the Failure for an exception a callback raised.  setDebugging() swaps
-# it for one that captures the frames' variables, so the callback loop pays
-# nothing for the choice.
+def _postMortemFailure(e: BaseException) -> Failure:
+    # failure.startDebugMode(): made as Failure() is, inside the except clause
+    # (every caller is one), so that it stops in the debugger.
+    if not _inDebugMode():  # debug mode was undone
+        _chooseFailureOf()
+        return _failureOf(e)
+    return Failure(captureVars=_debugging)
+
+
+# Makes the Failure for an exception a callback raised, inside the except
+# clause.  The debugging modes swap it, so the callback loop pays nothing for
+# the choice.
 _failureOf: Callable[[BaseException], Failure] = _plainFailure
+
+
+def _chooseFailureOf() -> None:
+    global _failureOf
+    if _inDebugMode():
+        _failureOf = _postMortemFailure
+    else:
+        _failureOf = _capturingFailure if _debugging else _plainFailure
+
+
+_debugModeHooks.append(_chooseFailureOf)
 
 
 def setDebugging(on: bool) -> None:
@@ -121,10 +141,10 @@ def setDebugging(on: bool) -> None:
     Failures made from exceptions raised by callbacks also capture the
     variables of their frames.
     """
-    global _debugging, _watching, _failureOf
+    global _debugging, _watching
     _debugging = bool(on)
     _watching = _debugging or _ownDebugSeen
-    _failureOf = _capturingFailure if _debugging else _plainFailure
+    _chooseFailureOf()
 
 
 def getDebugging() -> bool:
