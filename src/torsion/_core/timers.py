@@ -69,8 +69,7 @@ class _Clock(Protocol):
 class DelayedCall:
     """A call scheduled by ``callLater``: cancel it, move it, or ask when it runs."""
 
-    # ``_seconds`` is only set when a program replaces this call's ``seconds``.
-    __slots__ = ("_owner", "_seconds", "_seq", "args", "called", "cancelled", "func", "kw", "time")
+    __slots__ = ("_owner", "_seq", "args", "called", "cancelled", "func", "kw", "time")
 
     debug = False
 
@@ -98,12 +97,14 @@ class DelayedCall:
     @property
     def seconds(self) -> Callable[[], float]:
         """The clock ``reset`` counts from: the scheduler's, unless replaced on this call."""
-        own: Callable[[], float] | None = getattr(self, "_seconds", None)
-        return self._owner.seconds if own is None else own
+        return self._owner.seconds
 
     @seconds.setter
     def seconds(self, seconds: Callable[[], float]) -> None:
-        self._seconds = seconds
+        owner = self._owner
+        if isinstance(owner, _OwnClock):
+            owner = owner.owner
+        self._owner = _OwnClock(owner, seconds)
 
     def cancel(self) -> None:
         """Unschedule this call; raises AlreadyCancelled or AlreadyCalled if it cannot be."""
@@ -144,6 +145,25 @@ class DelayedCall:
         name = getattr(self.func, "__qualname__", None) or repr(self.func)
         state = "called" if self.called else "cancelled" if self.cancelled else "active"
         return f"<DelayedCall {id(self):#x} [{state}] at {self.time:.6f} {name}>"
+
+
+class _OwnClock:
+    """A call's owner once the call's ``seconds`` was replaced: that clock, the owner's queue.
+
+    (Rare, so it costs no slot on every DelayedCall.)
+    """
+
+    __slots__ = ("owner", "seconds")
+
+    def __init__(self, owner: _Owner, seconds: Callable[[], float]) -> None:
+        self.owner = owner
+        self.seconds = seconds
+
+    def _cancelCall(self, call: DelayedCall) -> None:
+        self.owner._cancelCall(call)
+
+    def _rescheduleCall(self, call: DelayedCall, time: float) -> None:
+        self.owner._rescheduleCall(call, time)
 
 
 _Bucket = DelayedCall | deque[DelayedCall]
