@@ -198,7 +198,6 @@ MISSING_ON_PURPOSE = {
         "torsion.failure",
         {
             "format_frames": "a private-looking helper of Twisted's traceback rendering",
-            "startDebugMode": "not yet (issue 11)",
         },
     ),
     "twisted.protocols.basic": ("torsion.protocols.basic", {}),

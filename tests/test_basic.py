@@ -603,6 +603,39 @@ def test_int32_length_over_MAX_LENGTH_closes_and_ignores_the_rest() -> None:
     assert p.recvd == b""
 
 
+@pytest.mark.parametrize("cls", [basic.Int32StringReceiver, basic.Int8StringReceiver])
+def test_recvd_holds_the_offending_frame_during_lengthLimitExceeded(cls: type[Any]) -> None:
+    # As in Twisted: recvd is everything not yet parsed, the too-long frame first.
+    seen: list[tuple[int, bytes]] = []
+
+    class Receiver(cls):  # type: ignore[misc, valid-type]
+        MAX_LENGTH = 7
+
+        def stringReceived(self, string: bytes) -> None:
+            seen.append((-1, string))
+
+        def lengthLimitExceeded(self, length: int) -> None:
+            seen.append((length, self.recvd))
+            super().lengthLimitExceeded(length)
+
+    fmt = "!" + cls.structFormat.lstrip("!")
+    ok, tooLong = struct.pack(fmt, 2) + b"ok", struct.pack(fmt, 8) + b"too long"
+    p = Receiver()
+    t = connect(p)
+    p.dataReceived(ok + tooLong + b"more")
+    assert seen == [(-1, b"ok"), (8, tooLong + b"more")]
+    assert t.disconnecting and p.recvd == b""
+    # The prefix completed by a later read: recvd holds what has arrived.
+    seen.clear()
+    p = Receiver()
+    t = connect(p)
+    split = cls.prefixLength - 1  # the prefix is complete with the second read
+    p.dataReceived(ok + tooLong[:split])
+    p.dataReceived(tooLong[split:6])
+    assert seen == [(-1, b"ok"), (8, tooLong[:6])]
+    assert t.disconnecting and p.recvd == b""
+
+
 def test_int32_huge_prefix_never_waits_for_the_payload() -> None:
     p = Int32s()
     t = connect(p)

@@ -22,7 +22,7 @@ class FakeTime:
     def __init__(self) -> None:
         self.now = 100.0
 
-    def __call__(self) -> float:
+    def seconds(self) -> float:
         return self.now
 
 

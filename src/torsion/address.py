@@ -42,9 +42,21 @@ class HostnameAddress:
 
 @dataclass(frozen=True, slots=True)
 class UNIXAddress:
-    """A UNIX socket address; ``name`` is the path (bytes), or None when unbound."""
+    """A UNIX socket address; ``name`` is the path (bytes), or None when unbound.
+
+    As in Twisted, a ``str`` name is stored encoded (``os.fsencode``), and the
+    repr shows it decoded.
+    """
 
     name: bytes | None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.name, str):
+            object.__setattr__(self, "name", os.fsencode(self.name))
+
+    def __repr__(self) -> str:
+        name = None if self.name is None else os.fsdecode(self.name)
+        return f"UNIXAddress({name!r})"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, UNIXAddress):

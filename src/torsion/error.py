@@ -1,8 +1,13 @@
 """Exceptions raised by torsion, under the names Twisted's ``internet.error`` uses.
 
 Every class here keeps Twisted's name, base class and constructor shape so that
-``except error.ConnectionRefusedError`` and friends port unchanged.  The
-messages are torsion's own and always say what went wrong and where.
+``except error.ConnectionRefusedError`` and friends port unchanged, and
+``str()`` gives Twisted's text: a class with a ``MESSAGE`` prints it, followed
+by its arguments (``"DNS lookup failed: example.invalid."``), so that logs and
+messages of ported programs read the same.  Where Twisted's ``str()`` would
+raise (arguments that are not strings), torsion prints them with ``str()``.
+
+The classes after the TLS marker are torsion's own.
 """
 
 from __future__ import annotations
@@ -66,12 +71,23 @@ __all__ = [
 ]
 
 
+def _withArgs(message: str, args: tuple[Any, ...]) -> str:
+    """``"MESSAGE: arg arg."``, or ``"MESSAGE."`` without arguments (Twisted's format)."""
+    if args:
+        return f"{message}: {' '.join(str(a) for a in args)}."
+    return f"{message}."
+
+
+def _described(self: Any) -> str:
+    """``__str__`` of the classes with a ``MESSAGE`` (shared, so their bases stay Twisted's)."""
+    return _withArgs(self.MESSAGE, self.args)
+
+
 class BindError(Exception):
     """An address could not be bound."""
 
-    def __str__(self) -> str:
-        detail = " ".join(str(a) for a in self.args)
-        return f"could not bind: {detail}." if detail else "could not bind."
+    MESSAGE = "An error occurred binding to an interface"
+    __str__ = _described
 
 
 class CannotListenError(BindError):
@@ -84,8 +100,7 @@ class CannotListenError(BindError):
         self.socketError = socketError
 
     def __str__(self) -> str:
-        where = self.interface if self.interface else "any"
-        return f"couldn't listen on {where}:{self.port}: {self.socketError}."
+        return f"Couldn't listen on {self.interface or 'any'}:{self.port}: {self.socketError}."
 
 
 class MulticastJoinError(Exception):
@@ -95,84 +110,117 @@ class MulticastJoinError(Exception):
 class MessageLengthError(Exception):
     """A datagram was too long to send."""
 
-    def __str__(self) -> str:
-        detail = " ".join(str(a) for a in self.args)
-        return (
-            f"message is too long to send: {detail}" if detail else "message is too long to send."
-        )
+    MESSAGE = "Message is too long to send"
+    __str__ = _described
 
 
 class InvalidAddressError(ValueError):
-    """A host, port or address given by the caller is malformed (torsion-only)."""
+    """A host, port or address is malformed.
+
+    Twisted's form is ``InvalidAddressError(address, message)``; torsion also
+    raises it with a message alone.
+    """
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.address: Any = args[0] if len(args) > 1 else None
+        self.message: Any = args[-1] if args else None
 
 
 class ConnectError(Exception):
     """A connection attempt failed.  ``osError`` carries the underlying error if any."""
 
-    def __init__(self, osError: Any = None, string: str = "") -> None:
+    MESSAGE = "An error occurred while connecting"
+
+    def __init__(self, osError: Any = None, string: Any = "") -> None:
         self.osError = osError
         super().__init__(string)
 
     def __str__(self) -> str:
-        base = self.__doc__.splitlines()[0].rstrip(".") if self.__doc__ else "connection failed"
-        parts = [base]
+        text = self.MESSAGE
         if self.osError:
-            parts.append(str(self.osError))
+            text = f"{text}: {self.osError}"
         if self.args and self.args[0]:
-            parts.append(str(self.args[0]))
-        return ": ".join(parts) + "."
+            text = f"{text}: {self.args[0]}"
+        return f"{text}."
 
 
 class ConnectBindError(ConnectError):
     """Could not bind the local address before connecting."""
 
+    MESSAGE = "Couldn't bind"
+
 
 class UnknownHostError(ConnectError):
     """The host name could not be resolved."""
+
+    MESSAGE = "Hostname couldn't be looked up"
 
 
 class NoRouteError(ConnectError):
     """There is no route to the host."""
 
+    MESSAGE = "No route to host"
+
 
 class ConnectionRefusedError(ConnectError):
     """Connection was refused by the other side."""
+
+    MESSAGE = "Connection was refused by other side"
 
 
 class TCPTimedOutError(ConnectError):
     """The TCP connection timed out."""
 
+    MESSAGE = "TCP connection timed out"
+
 
 class BadFileError(ConnectError):
-    """The file descriptor was not valid."""
+    """The file descriptor (or UNIX socket file) was not valid."""
+
+    MESSAGE = "File used for UNIX socket is no good"
 
 
 class ServiceNameUnknownError(ConnectError):
     """The service name is not known."""
 
+    MESSAGE = "Service name given as port is unknown"
+
 
 class UserError(ConnectError):
     """The user aborted the connection attempt."""
+
+    MESSAGE = "User aborted connection"
 
 
 class TimeoutError(UserError):
     """The connection attempt timed out."""
 
+    MESSAGE = "User timeout caused connection failure"
+
 
 class SSLError(ConnectError):
     """A TLS error occurred."""
+
+    MESSAGE = "An SSL error occurred"
 
 
 class VerifyError(Exception):
     """Certificate verification failed."""
 
+    MESSAGE = "Could not verify something that was supposed to be signed."
+
 
 class PeerVerifyError(VerifyError):
     """The peer's certificate could not be verified."""
 
+    MESSAGE = "The peer rejected our verify error."
+
 
 class CertificateError(Exception):
     """A certificate is not acceptable."""
+
+    MESSAGE = "We did not find a certificate where we expected to find one."
 
 
 class ConnectingCancelledError(Exception):
@@ -184,7 +232,17 @@ class ConnectingCancelledError(Exception):
 
 
 class NoProtocol(ConnectError):
-    """The factory built no protocol for this connection."""
+    """The factory built no protocol for this connection.
+
+    Also a ConnectError in torsion (a plain Exception in Twisted); it prints
+    as a plain Exception does.
+    """
+
+    def __init__(self, *args: Any) -> None:
+        Exception.__init__(self, *args)
+        self.osError = None
+
+    __str__ = Exception.__str__
 
 
 class UnsupportedAddressFamily(Exception):
@@ -202,6 +260,9 @@ class AlreadyListened(Exception):
 class DNSLookupError(OSError):
     """A host name lookup failed."""
 
+    MESSAGE = "DNS lookup failed"
+    __str__ = _described
+
 
 class ConnectInProgressError(Exception):
     """A non-blocking connect is still in progress."""
@@ -214,54 +275,54 @@ class ConnectionClosed(Exception):
 class ConnectionLost(ConnectionClosed):
     """The connection to the other side was lost in a non-clean fashion."""
 
-    def __str__(self) -> str:
-        detail = " ".join(str(a) for a in self.args)
-        base = "connection to the other side was lost in a non-clean fashion"
-        return f"{base}: {detail}." if detail else base + "."
+    MESSAGE = "Connection to the other side was lost in a non-clean fashion"
+    __str__ = _described
 
 
 class ConnectionAborted(ConnectionLost):
     """The connection was aborted locally with ``abortConnection()``."""
 
-    def __str__(self) -> str:
-        detail = " ".join(str(a) for a in self.args)
-        base = "connection was aborted locally using abortConnection()"
-        return f"{base}: {detail}." if detail else base + "."
+    MESSAGE = "Connection was aborted locally using ITCPTransport.abortConnection"
 
 
 class ConnectionDone(ConnectionClosed):
     """The connection was closed cleanly."""
 
-    def __str__(self) -> str:
-        detail = " ".join(str(a) for a in self.args)
-        base = "connection was closed cleanly"
-        return f"{base}: {detail}." if detail else base + "."
+    MESSAGE = "Connection was closed cleanly"
+    __str__ = _described
 
 
 class FileDescriptorOverrun(ConnectionLost):
-    """More file descriptors arrived than the protocol could take."""
+    """More file descriptors were sent than bytes written to carry them."""
+
+    # Twisted's text, final period included (its str() adds another).
+    MESSAGE = "A mis-use of IUNIXTransport.sendFileDescriptor caused the connection to be closed."
 
 
 class ConnectionFdescWentAway(ConnectionLost):
     """The file descriptor went away without being closed by torsion."""
 
+    MESSAGE = "Uh"  # Twisted's text
+
 
 class AlreadyCalled(ValueError):
     """The DelayedCall has already been called."""
 
-    def __str__(self) -> str:
-        return "tried to cancel or reschedule a DelayedCall that has already run"
+    MESSAGE = "Tried to cancel an already-called event"
+    __str__ = _described
 
 
 class AlreadyCancelled(ValueError):
     """The DelayedCall has already been cancelled."""
 
-    def __str__(self) -> str:
-        return "tried to cancel or reschedule a DelayedCall that was already cancelled"
+    MESSAGE = "Tried to cancel an already-cancelled event"
+    __str__ = _described
 
 
 class ProcessDone(ConnectionDone):
     """The process exited with status 0."""
+
+    MESSAGE = "A process has ended without apparent errors"
 
     def __init__(self, status: int) -> None:
         super().__init__("process finished with exit code 0")
@@ -273,15 +334,19 @@ class ProcessDone(ConnectionDone):
 class ProcessTerminated(ConnectionLost):
     """The process exited with a non-zero status or was killed by a signal."""
 
+    MESSAGE = "A process has ended with a probable error condition"
+
     def __init__(
         self, exitCode: int | None = None, signal: int | None = None, status: int | None = None
     ) -> None:
         self.exitCode = exitCode
         self.signal = signal
         self.status = status
-        detail = f"process ended with exit code {exitCode}"
+        detail = "process ended"
+        if exitCode is not None:
+            detail += f" with exit code {exitCode}"
         if signal is not None:
-            detail = f"process ended by signal {signal}"
+            detail += f" by signal {signal}"
         super().__init__(detail)
 
 
@@ -292,40 +357,34 @@ class ProcessExitedAlready(Exception):
 class NotConnectingError(RuntimeError):
     """The connector is not connecting."""
 
+    MESSAGE = "The Connector was not connecting when it was asked to stop connecting"
+    __str__ = _described
+
 
 class NotListeningError(RuntimeError):
     """The port is not listening."""
+
+    MESSAGE = "The Port was not listening when it was asked to stop listening"
+    __str__ = _described
 
 
 class ReactorNotRunning(RuntimeError):
     """The reactor is not running, so it cannot be stopped."""
 
-    def __str__(self) -> str:
-        detail = " ".join(str(a) for a in self.args)
-        return detail or "can't stop a reactor that isn't running"
-
 
 class ReactorNotRestartable(RuntimeError):
     """This reactor has run and stopped; it cannot be run again."""
 
-    def __str__(self) -> str:
-        detail = " ".join(str(a) for a in self.args)
-        return detail or "a reactor cannot be restarted once it has stopped"
-
 
 class ReactorAlreadyRunning(RuntimeError):
     """The reactor is already running."""
-
-    def __str__(self) -> str:
-        detail = " ".join(str(a) for a in self.args)
-        return detail or "the reactor is already running"
 
 
 class ReactorAlreadyInstalledError(AssertionError):
     """A global reactor is already installed."""
 
 
-_ERRNO_MAP: dict[int, type[ConnectError]] = {
+_ERRNO_MAP: dict[Any, type[ConnectError]] = {
     _errno.ECONNREFUSED: ConnectionRefusedError,
     _errno.ENETUNREACH: NoRouteError,
     _errno.EHOSTUNREACH: NoRouteError,
@@ -334,18 +393,25 @@ _ERRNO_MAP: dict[int, type[ConnectError]] = {
 }
 
 
-def getConnectError(e: BaseException | tuple[int, str]) -> ConnectError:
-    """Translate an ``OSError`` (or an ``(errno, message)`` pair) into a ConnectError."""
+def getConnectError(e: BaseException | tuple[Any, Any]) -> ConnectError:
+    """Translate a socket error (or an ``(errno, message)`` pair) into a ConnectError.
+
+    The class follows the errno (``getaddrinfo`` errors give UnknownHostError)
+    and the error keeps both: ``ConnectionRefusedError(111, "Connection
+    refused")``.  Anything else becomes a plain ConnectError carrying it.
+    """
+    args = e.args if isinstance(e, BaseException) else e
+    try:
+        number, string = args
+    except (TypeError, ValueError):
+        return ConnectError(string=e)
     if isinstance(e, _socket.gaierror):
-        return UnknownHostError(string=str(e))
-    if isinstance(e, OSError):
-        number, message = e.errno, e.strerror or str(e)
-    elif isinstance(e, tuple) and len(e) == 2:
-        number, message = e
-    else:
-        return ConnectError(string=str(e))
-    cls = _ERRNO_MAP.get(number, ConnectError) if number is not None else ConnectError
-    return cls(number, message)
+        return UnknownHostError(number, string)
+    try:
+        cls = _ERRNO_MAP.get(number, ConnectError)
+    except TypeError:  # an unhashable "errno"
+        cls = ConnectError
+    return cls(number, string)
 
 
 # ------------------------------------------------ TLS (see torsion._tls.errors)

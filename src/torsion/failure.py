@@ -25,18 +25,20 @@ from __future__ import annotations
 import builtins
 import itertools
 import sys
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from types import TracebackType
 from typing import IO, Any, NoReturn, TypeVar
 
-__all__ = ["DefaultException", "Failure", "NoCurrentExceptionError"]
+__all__ = ["DefaultException", "Failure", "NoCurrentExceptionError", "startDebugMode"]
 
 _Y = TypeVar("_Y")
 
 _counter = itertools.count(1)
 
 # (function name, file name, line number, locals, globals) as Twisted exposes them.
-_Frame = tuple[str, str, int, list[tuple[str, str]], list[tuple[str, str]]]
+# Without captured variables both are empty tuples, as in Twisted.
+_Vars = Sequence[tuple[str, str]]
+_Frame = tuple[str, str, int, _Vars, _Vars]
 
 
 class NoCurrentExceptionError(Exception):
@@ -76,13 +78,13 @@ def _frames_of(tb: TracebackType | None, captureVars: bool) -> list[_Frame]:
     while tb is not None:
         f = tb.tb_frame
         code = f.f_code
+        localz: _Vars = ()
+        globalz: _Vars = ()
         if captureVars:
             localz = [(k, _safe_repr(v)) for k, v in f.f_locals.items()]
             globalz = [
                 (k, _safe_repr(v)) for k, v in f.f_globals.items() if not k.startswith("__")
             ]
-        else:
-            localz = globalz = []
         frames.append((code.co_name, code.co_filename, tb.tb_lineno, localz, globalz))
         tb = tb.tb_next
     return frames
@@ -259,12 +261,15 @@ class Failure:
     def _render(self, out: list[str], detail: str) -> None:
         frames = self.frames
         if detail == "brief":
+            try:
+                kind = str(self.type)
+            except Exception:  # a metaclass whose __str__ raises
+                kind = f"<class '{_qual(self.type)}'>"
+            what = f"{kind}: {_safe_str(self.value)}"
             if frames:
-                out.append(f"Traceback: {self.type}: {_safe_str(self.value)}\n")
+                out.append(f"Traceback: {what}\n")
             else:
-                out.append(
-                    f"Traceback (failure with no frames): {self.type}: {_safe_str(self.value)}\n"
-                )
+                out.append(f"Traceback (failure with no frames): {what}\n")
             out.extend(f"{fname}:{line}:{func}\n" for func, fname, line, _, _ in frames)
             return
         if detail == "verbose":
@@ -308,6 +313,56 @@ class Failure:
         self._frames = state["_frames"]
         self._captureVars = state["captureVars"]
         self.tb = None
+
+
+# -- post-mortem debugging ------------------------------------------------------
+
+#: With ``startDebugMode()``, whether ``Failure()`` opens the debugger (as in Twisted).
+DO_POST_MORTEM = True
+
+# Called by startDebugMode(): torsion.defer registers one, so that the Failures
+# it makes for exceptions raised by callbacks stop in the debugger too.
+_debugModeHooks: list[Callable[[], None]] = []
+
+
+def _inDebugMode() -> bool:
+    """Whether ``Failure.__init__`` is still the one startDebugMode() installed."""
+    return bool(getattr(Failure.__init__, "_postMortem", False))
+
+
+def startDebugMode() -> None:
+    """Open ``pdb`` post-mortem on the exception being handled whenever ``Failure()`` captures one.
+
+    As in Twisted, this replaces ``Failure.__init__`` (putting the original
+    back ends debug mode), and exceptions raised by Deferred callbacks stop
+    too.
+    """
+    if _inDebugMode():
+        return
+    plainInit = Failure.__init__
+
+    def debugInit(
+        self: Failure,
+        exc_value: object = None,
+        exc_type: builtins.type[BaseException] | None = None,
+        exc_tb: TracebackType | None = None,
+        captureVars: bool = False,
+    ) -> None:
+        if exc_value is None and exc_type is None and exc_tb is None:
+            current = sys.exception()
+            if current is not None and DO_POST_MORTEM:
+                print(
+                    f"Jumping into debugger for post-mortem of exception '{_safe_str(current)}':"
+                )
+                import pdb
+
+                pdb.post_mortem(current.__traceback__)
+        plainInit(self, exc_value, exc_type, exc_tb, captureVars)
+
+    debugInit._postMortem = True  # type: ignore[attr-defined]
+    Failure.__init__ = debugInit  # type: ignore[method-assign]
+    for hook in _debugModeHooks:
+        hook()
 
 
 def _from_exception(exc: BaseException) -> Failure:

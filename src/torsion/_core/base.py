@@ -81,8 +81,10 @@ class ReactorCore:
         self._writers: dict[int, Any] = {}
         self._internals: set[Any] = set()
         self.seconds = time.time
-        self._timers = TimerQueue(self.seconds)
-        # callLater is the timer queue's own method: no extra frame per call.
+        # The queue asks this reactor for ``seconds()`` on each call, so that a
+        # replaced ``reactor.seconds`` applies.  callLater is the queue's own
+        # method: no extra frame per call.
+        self._timers = TimerQueue(self)
         self.callLater = self._timers.callLater
         self.threadCallQueue: deque[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]]
         self.threadCallQueue = deque()
@@ -99,6 +101,7 @@ class ReactorCore:
         self._shutdownSignals = 0
         self._ioThread: int | None = None
         self.threadpool: ThreadPool | None = None
+        self._threadpoolStartupID: Any = None
         self._threadpoolShutdownID: Any = None
         self._closed = False
         self._addInternalReader(self._waker)
@@ -345,9 +348,9 @@ class ReactorCore:
         if self._closed:
             raise error.ReactorNotRestartable("this reactor has been closed")
         if self._started:
-            raise error.ReactorAlreadyRunning()
+            raise error.ReactorAlreadyRunning("the reactor is already running")
         if self._startedBefore:
-            raise error.ReactorNotRestartable()
+            raise error.ReactorNotRestartable("a reactor cannot be restarted once it has stopped")
         self._installSignalHandlers = installSignalHandlers
         self._started = True
         self._stopped = False
@@ -362,7 +365,7 @@ class ReactorCore:
     def stop(self) -> None:
         """Stop the loop after the shutdown triggers have run."""
         if self._stopped:
-            raise error.ReactorNotRunning("can't stop a reactor that isn't running")
+            raise error.ReactorNotRunning("Can't stop reactor that isn't running.")
         self._stopped = True
         self._justStopped = True
         self._startedBefore = True
@@ -397,16 +400,28 @@ class ReactorCore:
         event = self._eventTriggers.get(eventType)
         if event is None:
             event = self._eventTriggers[eventType] = ThreePhaseEvent()
-        return (eventType, phase, event.addTrigger(phase, callable, args, kw))
+        # The ID has Twisted's shape: (eventType, (phase, callable, args, kw)).
+        return (eventType, (phase, *event.addTrigger(phase, callable, args, kw)))
 
     def removeSystemEventTrigger(self, triggerID: Any) -> None:
-        """Remove a trigger added by ``addSystemEventTrigger``."""
+        """Remove a trigger added by ``addSystemEventTrigger``.
+
+        As in Twisted: TypeError for something that is not an ID at all (such
+        as None), KeyError for an unknown event type or phase, ValueError for
+        a malformed ID or a trigger that is no longer registered.
+        """
+        what = f"not a system event trigger ID: {triggerID!r}"
         try:
-            eventType, phase, handle = triggerID
-            event = self._eventTriggers[eventType]
-        except (TypeError, ValueError, KeyError):
-            raise ValueError(f"not a system event trigger ID: {triggerID!r}")
-        event.removeTrigger(phase, handle)
+            eventType, handle = triggerID
+        except TypeError:
+            raise TypeError(what) from None
+        except ValueError:
+            raise ValueError(what) from None
+        try:
+            phase, f, args, kw = handle
+        except (TypeError, ValueError):
+            raise ValueError(what) from None
+        self._eventTriggers[eventType].removeTrigger(phase, (f, args, kw))
 
     def fireSystemEvent(self, eventType: str) -> None:
         """Run the triggers of ``eventType`` (before, wait for Deferreds, during, after)."""
@@ -438,13 +453,21 @@ class ReactorCore:
             from torsion.threadpool import ThreadPool
 
             self.threadpool = ThreadPool(0, 10, "torsion.threadpool")
-            self.callWhenRunning(self.threadpool.start)
+            self._threadpoolStartupID = self.callWhenRunning(self.threadpool.start)
             self._threadpoolShutdownID = self.addSystemEventTrigger(
                 "during", "shutdown", self._stopThreadPool
             )
         return self.threadpool
 
     def _stopThreadPool(self) -> None:
+        # A pool made before the reactor ran still has its startup trigger,
+        # which holds it: drop that too (shutdown may come without a run).
+        startupID, self._threadpoolStartupID = self._threadpoolStartupID, None
+        if startupID is not None:
+            try:
+                self.removeSystemEventTrigger(startupID)
+            except (KeyError, ValueError):
+                pass  # the startup trigger has run
         self._threadpoolShutdownID = None
         if self.threadpool is not None:
             pool, self.threadpool = self.threadpool, None

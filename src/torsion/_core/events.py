@@ -49,8 +49,9 @@ class ThreePhaseEvent:
         if phase not in PHASES:
             raise KeyError(f"invalid phase {phase!r}")
         triggers: list[_Trigger] = getattr(self, phase)
+        f, args, kw = handle
         for i, h in enumerate(triggers):
-            if h is handle:
+            if h[0] is f and h[1] is args and h[2] is kw:
                 del triggers[i]
                 return
         raise ValueError("removeSystemEventTrigger: that trigger is not registered")

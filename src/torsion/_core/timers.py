@@ -29,6 +29,11 @@ queued again (its ``_seq`` changed, or it is marked cancelled).
 A DelayedCall only knows its *owner* (the TimerQueue, or ``task.Clock``): the
 owner provides ``seconds()``, ``_cancelCall(call)`` and
 ``_rescheduleCall(call, time)``.
+
+The queue reads the time from its *clock* (the reactor) on every ``callLater``,
+``clock.seconds()``, so that replacing ``reactor.seconds`` moves the calls
+scheduled afterwards, as in Twisted.  A call's own ``seconds`` (the owner's
+clock unless replaced on that call) is what ``reset`` counts from.
 """
 
 from __future__ import annotations
@@ -55,6 +60,10 @@ class _Owner(Protocol):
     def seconds(self) -> float: ...
     def _cancelCall(self, call: DelayedCall) -> None: ...
     def _rescheduleCall(self, call: DelayedCall, time: float) -> None: ...
+
+
+class _Clock(Protocol):
+    def seconds(self) -> float: ...
 
 
 class DelayedCall:
@@ -85,6 +94,18 @@ class DelayedCall:
         """The time (in ``seconds()`` terms) at which this call will run."""
         return self.time
 
+    @property
+    def seconds(self) -> Callable[[], float]:
+        """The clock ``reset`` counts from: the scheduler's, unless replaced on this call."""
+        return self._owner.seconds
+
+    @seconds.setter
+    def seconds(self, seconds: Callable[[], float]) -> None:
+        owner = self._owner
+        if isinstance(owner, _OwnClock):
+            owner = owner.owner
+        self._owner = _OwnClock(owner, seconds)
+
     def cancel(self) -> None:
         """Unschedule this call; raises AlreadyCancelled or AlreadyCalled if it cannot be."""
         if self.cancelled:
@@ -100,7 +121,7 @@ class DelayedCall:
             raise error.AlreadyCancelled()
         if self.called:
             raise error.AlreadyCalled()
-        self._owner._rescheduleCall(self, self._owner.seconds() + secondsFromNow)
+        self._owner._rescheduleCall(self, self.seconds() + secondsFromNow)
 
     def delay(self, secondsLater: float) -> None:
         """Run this call ``secondsLater`` seconds later than scheduled (negative: earlier)."""
@@ -126,19 +147,42 @@ class DelayedCall:
         return f"<DelayedCall {id(self):#x} [{state}] at {self.time:.6f} {name}>"
 
 
+class _OwnClock:
+    """A call's owner once the call's ``seconds`` was replaced: that clock, the owner's queue.
+
+    (Rare, so it costs no slot on every DelayedCall.)
+    """
+
+    __slots__ = ("owner", "seconds")
+
+    def __init__(self, owner: _Owner, seconds: Callable[[], float]) -> None:
+        self.owner = owner
+        self.seconds = seconds
+
+    def _cancelCall(self, call: DelayedCall) -> None:
+        self.owner._cancelCall(call)
+
+    def _rescheduleCall(self, call: DelayedCall, time: float) -> None:
+        self.owner._rescheduleCall(call, time)
+
+
 _Bucket = DelayedCall | deque[DelayedCall]
 
 
 class TimerQueue:
     """The reactor's timers: a heap of due times and their buckets (see the module comment)."""
 
-    __slots__ = ("_buckets", "_dead", "_times", "seconds")
+    __slots__ = ("_buckets", "_clock", "_dead", "_times")
 
-    def __init__(self, seconds: Callable[[], float]) -> None:
+    def __init__(self, clock: _Clock) -> None:
         self._times: list[float] = []
         self._buckets: dict[float, _Bucket] = {}
         self._dead = 0
-        self.seconds = seconds
+        self._clock = clock
+
+    def seconds(self) -> float:
+        """The clock's current time (``reactor.seconds()``, whatever it is now)."""
+        return self._clock.seconds()
 
     def callLater(self, delay: float, f: Callable[..., Any], *args: Any, **kw: Any) -> DelayedCall:
         if not callable(f):
@@ -149,7 +193,7 @@ class TimerQueue:
         # empty kw is shared rather than kept per call: 100k pending timers would
         # otherwise keep 100k empty dicts for the garbage collector to scan.
         call = _new(DelayedCall)
-        call.time = when = self.seconds() + delay
+        call.time = when = self._clock.seconds() + delay
         call.func = f
         call.args = args
         call.kw = kw or _NOKW

@@ -53,19 +53,26 @@ and registered in a weak dictionary.  The object logs the failure from ``__del__
 that is, when the Deferred is collected.  Whoever takes the result (a
 callback, an outer Deferred, ``await``) disarms it.  ``_reportUnhandledAtShutdown``
 logs those still armed.  Only failing Deferreds pay for any of this.
+
+Firing drops the canceller (it can no longer be called), so a canceller that
+refers to its Deferred makes no cycle once the Deferred has fired.  Debugging
+(``setDebugging``, or one Deferred's own ``debug``) records the stacks that
+created and first fired a Deferred, in Twisted's `` C:``/`` I:`` format; the
+firing path tests one module flag for it.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import sys
 import weakref
 from collections.abc import Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, NoReturn, ParamSpec, TypeVar
 
 from torsion import _log
 from torsion._defer.errors import AlreadyCalledError, CancelledError, TimeoutError
-from torsion.failure import Failure, _from_exception
+from torsion.failure import Failure, _debugModeHooks, _from_exception, _inDebugMode
 
 if TYPE_CHECKING:
     import asyncio
@@ -89,14 +96,55 @@ _logger = logging.getLogger("torsion.defer")
 # -- debugging ------------------------------------------------------------------
 
 _debugging = False
+# Whether a Deferred may need its first invoker recorded: debugging is on, or
+# some Deferred had its own ``debug`` set.  Firing tests only this flag.
+_watching = False
+_ownDebugSeen = False
 _debugInfos: weakref.WeakKeyDictionary[Deferred[Any], list[str]] = weakref.WeakKeyDictionary()
+
+_plainFailure = _from_exception
+
+
+def _capturingFailure(e: BaseException) -> Failure:
+    return Failure(e, captureVars=True)
+
+
+def _postMortemFailure(e: BaseException) -> Failure:
+    # failure.startDebugMode(): made as Failure() is, inside the except clause
+    # (every caller is one), so that it stops in the debugger.
+    if not _inDebugMode():  # debug mode was undone
+        _chooseFailureOf()
+        return _failureOf(e)
+    return Failure(captureVars=_debugging)
+
+
+# Makes the Failure for an exception a callback raised, inside the except
+# clause.  The debugging modes swap it, so the callback loop pays nothing for
+# the choice.
+_failureOf: Callable[[BaseException], Failure] = _plainFailure
+
+
+def _chooseFailureOf() -> None:
+    global _failureOf
+    if _inDebugMode():
+        _failureOf = _postMortemFailure
+    else:
+        _failureOf = _capturingFailure if _debugging else _plainFailure
+
+
+_debugModeHooks.append(_chooseFailureOf)
 
 
 def setDebugging(on: bool) -> None:
-    """Record where each Deferred is created and first fired (slow; for debugging)."""
-    global _debugging
+    """Record where each Deferred is created and first fired (slow; for debugging).
+
+    Failures made from exceptions raised by callbacks also capture the
+    variables of their frames.
+    """
+    global _debugging, _watching
     _debugging = bool(on)
-    Deferred.debug = _debugging
+    _watching = _debugging or _ownDebugSeen
+    _chooseFailureOf()
 
 
 def getDebugging() -> bool:
@@ -104,10 +152,40 @@ def getDebugging() -> bool:
     return _debugging
 
 
-def _stack_text(what: str) -> str:
+def _caught(e: BaseException) -> Failure:
+    """The Failure for an exception raised by user code (capturing variables when debugging)."""
+    return _failureOf(e)
+
+
+class _DebugFlag:
+    """``Deferred.debug``: the global setting, or one Deferred's own (``d.debug = True``)."""
+
+    def __get__(self, obj: Deferred[Any] | None, owner: type | None = None) -> bool:
+        if obj is None:
+            return _debugging
+        own: bool | None = obj.__dict__.get("debug")
+        return _debugging if own is None else own
+
+    def __set__(self, obj: Deferred[Any], value: bool) -> None:
+        global _watching, _ownDebugSeen
+        obj.__dict__["debug"] = bool(value)
+        if value:
+            _ownDebugSeen = _watching = True
+
+
+def _stackText(tag: str, title: str, frame: Any) -> str:
+    """The stack up to ``frame``, each line prefixed as Twisted's debug info is."""
     import traceback
 
-    return f"{what}:\n" + "".join(traceback.format_stack()[:-3])
+    stack = "".join(traceback.format_stack(frame)).rstrip().replace("\n", f"\n {tag}:")
+    return f" {tag}: {title}:\n {tag}:{stack}\n"
+
+
+def _recordInvoker(d: Deferred[Any], frame: Any) -> None:
+    """``d`` is being fired from ``frame`` (for its AlreadyCalledError and failure reports)."""
+    if frame.f_code is _ERRBACK_CODE:
+        frame = frame.f_back  # errback() fired it: its caller is the invoker
+    _debugInfos.setdefault(d, []).append(_stackText("I", "First Invoker was", frame))
 
 
 # -- unhandled errors ---------------------------------------------------------
@@ -130,7 +208,7 @@ class _Unhandled:
         self.failure = None
         why = "Unhandled error in Deferred:"
         if self.debug:
-            why = f"{why}\n{self.debug}"
+            why = f"{why}\n(debug: {self.debug})"
         _log.log_failure(why, failure, log=_logger)
         return True
 
@@ -150,8 +228,8 @@ _keys = itertools.count()
 def _arm(d: Deferred[Any], failure: Failure) -> None:
     report: _Unhandled | None = getattr(d, "_report", None)
     if report is None:
-        info = _debugInfos.get(d) if _debugging else None
-        d._report = report = _Unhandled(failure, "\n".join(info) if info else "")
+        info = _debugInfos.get(d) if _watching and d.debug else None
+        d._report = report = _Unhandled(failure, "".join(info) if info else "")
     else:
         report.failure = failure
     _unhandled[report.key] = report
@@ -241,8 +319,10 @@ class Deferred(Generic[_T]):
 
     # Rarely used attributes (_canceller, _chainedTo (set by chainDeferred only),
     # _report, _suppressAlreadyCalled) are only set when needed and read with
-    # getattr(): a new Deferred sets four.
+    # getattr(): a new Deferred sets four.  ``__dict__`` takes the attributes
+    # programs set on Deferreds (as Twisted allows), and a Deferred's own ``debug``.
     __slots__ = (
+        "__dict__",
         "__weakref__",
         "_canceller",
         "_chainedTo",
@@ -255,7 +335,7 @@ class Deferred(Generic[_T]):
         "result",
     )
 
-    debug = False
+    debug = _DebugFlag()
 
     callbacks: list[_Entry]
     called: bool
@@ -275,7 +355,7 @@ class Deferred(Generic[_T]):
         if canceller is not None:
             self._canceller = canceller  # otherwise unset: see cancel()
         if _debugging:
-            _debugInfos[self] = [_stack_text("C: Deferred was created")]
+            _debugInfos[self] = [_stackText("C", "Deferred was created", sys._getframe(1))]
 
     # -- adding callbacks -----------------------------------------------------
 
@@ -327,7 +407,7 @@ class Deferred(Generic[_T]):
                     else:
                         result = callback(result)  # type: ignore[call-arg, arg-type]
                 except BaseException as e:
-                    result = _from_exception(e)
+                    result = _failureOf(e)
                 self._runningCallbacks = False
                 self.result = result
                 if self.callbacks or (
@@ -410,8 +490,9 @@ class Deferred(Generic[_T]):
                     "return it from a callback, or use chainDeferred, to chain them"
                 )
             self.called = True
-            if _debugging:
-                _debugInfos.setdefault(self, []).append(_stack_text("I: First Invoker was"))
+            self._canceller = None  # it cannot be called now: no Deferred <-> canceller cycle
+            if _watching and self.debug:
+                _recordInvoker(self, sys._getframe(1))
             cbs = self.callbacks
             if not cbs:
                 self.result = result
@@ -451,7 +532,7 @@ class Deferred(Generic[_T]):
                         try:
                             value = entry(value)  # type: ignore[operator]  # a plain entry
                         except BaseException as e:
-                            value = _from_exception(e)
+                            value = _failureOf(e)
                         current._runningCallbacks = False
                         del cbs[0]
                         cls = value.__class__
@@ -489,7 +570,7 @@ class Deferred(Generic[_T]):
                                 try:
                                     value = entry(value)
                                 except BaseException as e:
-                                    value = _from_exception(e)
+                                    value = _failureOf(e)
                                     failed = True
                                     continue
                             else:
@@ -517,6 +598,7 @@ class Deferred(Generic[_T]):
                                         continue
                                     else:
                                         args.called = True
+                                        args._canceller = None
                                     args.result = value
                                     value = None
                                     if args.callbacks or args.paused or failed:
@@ -527,7 +609,7 @@ class Deferred(Generic[_T]):
                                 try:
                                     value = fn(value) if args is None else fn(value, *args, **kw)
                                 except BaseException as e:
-                                    value = _from_exception(e)
+                                    value = _failureOf(e)
                                     failed = True
                                     continue
                             # Exact types first: isinstance() is the slow part here.
@@ -595,9 +677,9 @@ class Deferred(Generic[_T]):
         self.callback(fail)
 
     def _alreadyCalled(self) -> NoReturn:
-        info = _debugInfos.get(self) if _debugging else None
-        if info:
-            raise AlreadyCalledError("\n" + "\n".join(info))
+        if _watching and self.debug:
+            # Twisted's format: the creator's stack (" C:" lines), then the first invoker's.
+            raise AlreadyCalledError("\n" + "".join(_debugInfos.get(self, ())))
         raise AlreadyCalledError(
             f"{self!r} has already been fired (setDebugging(True) shows where)"
         )
@@ -757,6 +839,7 @@ class Deferred(Generic[_T]):
 
 
 _SPECIAL = (Deferred, Failure)
+_ERRBACK_CODE = Deferred.errback.__code__
 _run = Deferred.callback  # the runner, even where a subclass overrides callback()
 
 

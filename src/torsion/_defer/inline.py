@@ -10,9 +10,17 @@ the generator and looks at what it yields:
   straight back in (a loop, not recursion);
 * a Deferred still pending: the runner adds ``_resume`` to it and returns;
   ``_resume`` runs ``_step`` again when the Deferred fires;
+* a coroutine or a generator: run by a runner of its own (as Twisted does),
+  whose Deferred is then handled as above;
 * an asyncio Future (only if asyncio is already imported): wrapped with
   ``Deferred.fromFuture``;
 * anything else is sent straight back, as Twisted does.
+
+The generator's outcome (its return value, or a Failure) is delivered once the
+``except`` clause that caught it is left, so that exceptions raised further on
+by the callbacks it runs carry no ``StopIteration`` as their ``__context__``.
+``returnValue`` called by a helper function rather than by the generator itself
+ends the generator all the same, with Twisted's DeprecationWarning.
 
 ``await d`` on a fired Deferred never reaches the runner at all: ``__await__``
 takes the result itself.  Each runner runs its generator inside its own copy of
@@ -29,14 +37,15 @@ from __future__ import annotations
 
 import contextvars
 import sys
+import warnings
 from collections.abc import Callable, Coroutine, Generator
 from functools import wraps
 from types import CoroutineType, GeneratorType
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
-from torsion._defer.core import _KEEP_WAITING, Deferred, _adopt, _take
+from torsion._defer.core import _KEEP_WAITING, Deferred, _adopt, _caught, _take
 from torsion._defer.errors import NotACoroutineError
-from torsion.failure import Failure, _from_exception
+from torsion.failure import Failure
 
 __all__ = ["ensureDeferred", "inlineCallbacks", "returnValue"]
 
@@ -70,31 +79,38 @@ class _Runner:
         gen = self.gen
         run = self.context.run
         while True:
+            # Each outcome leaves its ``except`` clause with ``break`` and is
+            # delivered after the loop (see the module comment).
             try:
                 if isinstance(result, Failure):
                     yielded = run(gen.throw, result.value.with_traceback(result.tb))
                 else:
                     yielded = run(gen.send, result)
             except StopIteration as e:
-                self._finish(e.value)
-                return
+                outcome = e.value
+                break
             except _DefGen_Return as e:
-                self._finish(e.value)
-                return
+                _warnIfNonLocal(gen, e)
+                outcome = e.value
+                break
             except BaseException as e:
-                self._finish(_from_exception(e))
-                return
+                outcome = _caught(e)
+                break
             if not isinstance(yielded, Deferred):
-                if not _isFuture(yielded):
+                if isinstance(yielded, (CoroutineType, GeneratorType)):
+                    yielded = _run(yielded)  # as Twisted does: run it, send its result
+                elif _isFuture(yielded):
+                    yielded = Deferred.fromFuture(yielded)
+                else:
                     result = yielded
                     continue
-                yielded = Deferred.fromFuture(yielded)
             if yielded.called and not (yielded.paused or yielded._runningCallbacks):
                 result = _take(yielded)
                 continue
             self.waitingOn = yielded
             yielded.addBoth(self._resume)
             return
+        self._finish(outcome)
 
     def _resume(self, result: Any) -> None:
         self.waitingOn = None
@@ -126,6 +142,32 @@ class _Runner:
             d.called = True
             d.result = _adopt(d, fresh)
         return _KEEP_WAITING
+
+
+def _warnIfNonLocal(gen: Any, exc: _DefGen_Return) -> None:
+    """Warn (as Twisted does) when ``returnValue`` was called below the generator it ends.
+
+    The traceback runs from ``_step`` through the generator's frame to
+    ``returnValue``'s; any frame in between is a function that called
+    ``returnValue`` on the generator's behalf.
+    """
+    code = getattr(gen, "gi_code", None) or getattr(gen, "cr_code", None)
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code is not code:
+        tb = tb.tb_next
+    if tb is None or tb.tb_next is None or tb.tb_next.tb_next is None:
+        return  # returnValue was called by the generator itself
+    caller = tb.tb_next
+    while caller.tb_next is not None and caller.tb_next.tb_next is not None:
+        caller = caller.tb_next
+    warnings.warn_explicit(
+        f"returnValue() in {caller.tb_frame.f_code.co_name!r} causing "
+        f"{tb.tb_frame.f_code.co_name!r} to exit: returnValue should only be invoked "
+        "by functions decorated with inlineCallbacks",
+        DeprecationWarning,
+        caller.tb_frame.f_code.co_filename,
+        caller.tb_lineno,
+    )
 
 
 def _isFuture(obj: object) -> bool:

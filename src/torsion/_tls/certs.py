@@ -220,7 +220,17 @@ class Certificate:
 
     __slots__ = ("_der", "_parsed")
 
-    def __init__(self, der: bytes) -> None:
+    _der: bytes
+    _parsed: _Parsed
+
+    def __init__(self, der: bytes | Certificate) -> None:
+        """``der`` is the certificate's DER bytes, or another Certificate (as Twisted
+        programs pass ``transport.getPeerCertificate()``) whose certificate this one shares.
+        """
+        if isinstance(der, Certificate):
+            self._der = der._der
+            self._parsed = der._parsed
+            return
         self._der = bytes(der)
         self._parsed = _Parsed(self._der)
 
@@ -368,7 +378,7 @@ class PrivateCertificate(Certificate):
 
     __slots__ = ("privateKey",)
 
-    def __init__(self, der: bytes, privateKey: KeyPair | None = None) -> None:
+    def __init__(self, der: bytes | Certificate, privateKey: KeyPair | None = None) -> None:
         super().__init__(der)
         self.privateKey: KeyPair | None = None
         if privateKey is not None:

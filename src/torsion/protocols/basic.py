@@ -614,9 +614,14 @@ class IntNStringReceiver(_StringReceiver):
         while not self.paused and len(buf) - pos >= prefix:
             (length,) = unpack(buf, pos)
             if length > self.MAX_LENGTH:
+                # As in Twisted, ``recvd`` still holds the offending frame (and
+                # what follows it) while lengthLimitExceeded runs.
                 self._broken = True
-                self._discardInput()
-                self.lengthLimitExceeded(length)
+                self._pos = pos
+                try:
+                    self.lengthLimitExceeded(length)
+                finally:
+                    self._discardInput()
                 return
             end = pos + prefix + length
             if end > len(buf):
