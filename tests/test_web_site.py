@@ -221,6 +221,13 @@ def test_cache_budget_is_respected(root: Path) -> None:
         (b"bytes=-", 100, None),
         (b"bytes=5", 100, None),
         (b"bytes=1-2-3", 100, None),
+        # Numbers past Python's int-digits limit, read for what they mean.
+        (b"bytes=" + b"9" * 5000 + b"-", 100, False),
+        (b"bytes=0-" + b"9" * 5000, 100, (0, 99)),
+        (b"bytes=-" + b"9" * 5000, 100, (0, 99)),
+        (b"bytes=" + b"0" * 5000 + b"5-" + b"0" * 5000 + b"9", 100, (5, 9)),
+        (b"bytes=" + b"9" * 5000 + b"-" + b"9" * 4999, 100, False),
+        (b"bytes=-" + b"0" * 5000, 100, False),
     ],
 )
 def test_parse_range(header: bytes, size: int, expected: Any) -> None:

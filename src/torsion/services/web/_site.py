@@ -325,35 +325,50 @@ def _text(name: str) -> str:
     return html.escape(shown)
 
 
+#: Byte positions at or past this many are all treated alike: no file is that large.
+#: (Python refuses to convert a decimal of over 4,300 digits to int; a Range header
+#: may hold one.)
+_HUGE = 10**18
+
+
+def _position(digits: bytes) -> int:
+    """A byte position from a string of ASCII digits, capped at ``_HUGE``."""
+    significant = digits.lstrip(b"0")
+    return int(significant or b"0") if len(significant) <= 18 else _HUGE
+
+
 def parseRange(value: bytes, size: int) -> tuple[int, int] | Literal[False] | None:
     """Read a ``Range`` header for a body of ``size`` bytes.
 
     Returns ``(first, last)`` (inclusive) for one satisfiable range, False
     when the range cannot be satisfied (416), and None when the header is to
     be ignored (not ``bytes=``, malformed, or several ranges: the whole body
-    is sent instead, as RFC 9110 allows).
+    is sent instead, as RFC 9110 allows).  Numbers of any length are read as
+    RFC 9110 means them: a first position past the end is unsatisfiable, a
+    last position or a suffix length past the end reaches the end.
     """
     unit, sep, spec = value.partition(b"=")
     if not sep or unit.strip().lower() != b"bytes" or b"," in spec:
         return None
     first, sep, last = spec.strip().partition(b"-")
-    if not sep or not (first.isdigit() or last.isdigit()):
+    if not sep:
         return None
     if not first:  # the last N bytes
         if not last.isdigit():
             return None
-        count = int(last)
+        count = _position(last)
         if count == 0 or size == 0:
             return False
         return (max(size - count, 0), size - 1)
     if not first.isdigit() or (last and not last.isdigit()):
         return None
-    start = int(first)
-    if last and int(last) < start:
+    start = _position(first)
+    end = _position(last) if last else _HUGE
+    if end < start:
         return None
     if start >= size:
         return False
-    return (start, min(int(last), size - 1) if last else size - 1)
+    return (start, min(end, size - 1))
 
 
 def evaluate(entry: FileEntry, headers: dict[bytes, bytes]) -> tuple[int, int, int]:
