@@ -64,9 +64,10 @@ class Transport(StringTransport):
     def drain(self) -> None:
         """The peer read everything: resume a paused producer."""
         self.unread = 0
-        if self.paused and self.producer is not None:
+        if self.paused:
             self.paused = False
-            self.producer.resumeProducing()
+            if self.producer is not None:
+                self.producer.resumeProducing()
 
 
 @pytest.fixture
@@ -278,3 +279,165 @@ def test_connection_lost_mid_stream_closes_the_file(site: StaticSite) -> None:
     channel.connectionLost(None)
     assert body.file.closed
     assert not clock.getDelayedCalls()
+
+
+def streamingSite(tmp_path: Path) -> StaticSite:
+    """Every file is streamed from disk (none is kept in memory)."""
+    return StaticSite(str(tmp_path), maxCachedFile=-1)
+
+
+def test_many_pipelined_streamed_files_are_answered_without_recursion(
+    tmp_path: Path, site: StaticSite
+) -> None:
+    site = streamingSite(tmp_path)
+    channel, transport = connect(site)  # a transport that never pauses
+    count = 2000  # each streamed response used to nest a few frames deeper
+    channel.dataReceived(get("/hello.txt") * count)
+    responses = parseResponses(transport.value())
+    assert len(responses) == count
+    assert all(r.status == 200 and r.body == b"hello\n" for r in responses)
+    assert not transport.disconnecting
+    assert channel._body is None
+
+
+def test_pipelined_requests_behind_a_paused_response(site: StaticSite) -> None:
+    transport = Transport(limit=CHUNK)
+    channel, transport = connect(site, transport, maxPipelined=4)
+    channel.dataReceived(get("/big.bin"))
+    assert transport.paused
+    assert transport.producerState == "producing"  # still reading: a reset would be seen
+    channel.dataReceived(get("/hello.txt") * 3)
+    assert transport.producerState == "producing"
+    channel.dataReceived(get("/hello.txt"))
+    assert transport.producerState == "paused"  # 4 wait: read no more
+    while transport.paused:
+        transport.drain()
+    responses = parseResponses(transport.value())
+    assert [r.status for r in responses] == [200] * 5
+    assert responses[0].body == BIG and responses[4].body == b"hello\n"
+    assert transport.producerState == "producing"  # all answered: reading again
+
+
+def test_read_ahead_is_bounded_in_bytes_too(site: StaticSite) -> None:
+    transport = Transport(limit=CHUNK)
+    channel, transport = connect(site, transport, maxHeaderBytes=1000)
+    channel.dataReceived(get("/big.bin"))
+    channel.dataReceived(get("/", "Content-Length: 1000", method="POST") + b"x" * 1000)
+    assert transport.producerState == "paused"
+    while transport.paused:
+        transport.drain()
+    assert [r.status for r in parseResponses(transport.value())] == [200, 405]
+    assert transport.producerState == "producing"
+
+
+def test_half_closed_peer_gets_every_answer(site: StaticSite) -> None:
+    transport = Transport(limit=CHUNK)
+    channel, transport = connect(site, transport)
+    channel.dataReceived(get("/big.bin") + get("/hello.txt"))
+    channel.readConnectionLost()
+    assert not transport.disconnecting
+    while transport.paused:
+        transport.drain()
+    big, hello = parseResponses(transport.value())
+    assert big.body == BIG and hello.body == b"hello\n"
+    assert transport.disconnecting  # then it closes
+    channel, transport = connect(site)
+    channel.readConnectionLost()  # nothing asked
+    assert transport.disconnecting and transport.value() == b""
+
+
+def test_half_close_in_the_middle_of_a_request(site: StaticSite) -> None:
+    channel, transport = connect(site)
+    channel.dataReceived(b"GET /hello.txt HTTP/1.1\r\nHo")
+    channel.readConnectionLost()
+    assert parseResponses(transport.value())[0].status == 400
+    assert transport.disconnecting
+
+
+@pytest.mark.parametrize(
+    ("method", "status"),
+    [
+        *[(m, 405) for m in ("POST", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH")],
+        ("BREW", 501),
+        ("M-SEARCH", 501),
+    ],
+)
+def test_methods_other_than_get_and_head(site: StaticSite, method: str, status: int) -> None:
+    channel, transport = connect(site)
+    channel.dataReceived(get("/hello.txt", method=method) + get("/hello.txt"))
+    refused, served = parseResponses(transport.value())
+    assert refused.status == status
+    assert ("allow" in refused.headers) == (status == 405)
+    assert served.body == b"hello\n"  # the connection goes on
+    assert not transport.disconnecting
+
+
+def test_connect_is_refused_and_the_connection_closed(site: StaticSite) -> None:
+    channel, transport = connect(site)
+    channel.dataReceived(
+        b"CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n\x16\x03\x01tls"
+    )
+    (response,) = parseResponses(transport.value())
+    assert response.status == 405
+    assert response.headers["connection"] == "close"
+    assert transport.disconnecting
+
+
+def test_unsupported_http_version(site: StaticSite) -> None:
+    channel, transport = connect(site)
+    channel.dataReceived(b"GET /hello.txt HTTP/2.0\r\nHost: x\r\n\r\n")
+    assert parseResponses(transport.value())[0].status == 505
+    assert transport.disconnecting
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (get("/hello.txt", *[f"X-{i}: {i}" for i in range(10)]), 200),
+        (get("/hello.txt", *[f"X-{i}: {i}" for i in range(11)]), 431),
+        (get("/hello.txt?" + "a" * 60), 200),
+        (get("/hello.txt?" + "a" * 100), 414),
+        (b"GET /" + b"a" * 300, 414),  # a line still arriving, past the head's limit
+        (get("/hello.txt", "X: " + "a" * 300), 431),
+    ],
+)
+def test_header_count_and_request_line_limits(
+    site: StaticSite, request_bytes: bytes, status: int
+) -> None:
+    channel, transport = connect(
+        site, maxHeaderCount=11, maxRequestLine=100, maxHeaderBytes=256
+    )  # (Host is one of the headers)
+    channel.dataReceived(request_bytes)
+    assert parseResponses(transport.value())[0].status == status
+    assert transport.disconnecting == (status != 200)
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "span"),
+    [
+        ("bytes=" + "9" * 5000 + "-", 416, None),
+        ("bytes=100-" + "9" * 5000, 206, (100, len(BIG) - 1)),
+        ("bytes=-" + "9" * 5000, 206, (0, len(BIG) - 1)),
+    ],
+)
+def test_huge_range_numbers(
+    site: StaticSite, header: str, status: int, span: tuple[int, int] | None
+) -> None:
+    channel, transport = connect(site, maxHeaderBytes=64 * 1024)
+    channel.dataReceived(get("/big.bin", f"Range: {header}"))
+    response = parseResponses(transport.value())[0]
+    assert response.status == status
+    if span is not None:
+        assert response.body == BIG[span[0] : span[1] + 1]
+    assert not transport.disconnecting
+
+
+def test_stop_producing_drops_the_body(site: StaticSite) -> None:
+    transport = Transport(limit=CHUNK)
+    channel, transport = connect(site, transport)
+    channel.dataReceived(get("/big.bin") + get("/hello.txt"))
+    body = channel._body
+    channel.stopProducing()  # the transport failed
+    assert body.file.closed
+    transport.drain()  # nothing more is written
+    assert len(parseResponses(transport.value())) == 1

@@ -4,33 +4,51 @@ Theory of operation
 -------------------
 An ``HTTPChannel`` is the protocol of one connection *and* the streaming
 producer registered on its own transport for the connection's whole life, so
-the transport's flow control reaches it in every state:
+the transport's flow control reaches it in every state.  One loop,
+``_answer``, does all the work, iteratively (never by recursion, however many
+requests are pipelined): it sends what is left of the response in progress,
+then takes the next event from h11 and answers it, until something must wait:
 
-- **answering**: ``dataReceived`` feeds h11 and answers each complete request
-  at once, pipelined ones in order.  A response from memory (a small file, a
-  listing, an error) is written with one ``writeSequence``; the head of a
-  whole small file is serialized once per second and reused.
-- **streaming** a large file (``_body`` is set): reading stops, so pipelined
-  requests wait in h11's buffer (one read at most), and ``_pump`` writes
-  chunks from disk until the transport's queue passes its high-water mark --
-  the transport then calls ``pauseProducing`` -- or the body is done.
-- **paused**: the queue is full; nothing is read, answered or streamed until
-  the transport has sent it and calls ``resumeProducing``.
+- **paused**: the transport's queue passed its high-water mark and it called
+  ``pauseProducing``; the loop goes on once it has sent the queue and calls
+  ``resumeProducing``;
+- **streaming** a large file (``_body`` is set): ``_pump`` writes chunks from
+  disk until the transport pauses the channel or the body is done;
+- h11 needs more data, or the connection is closing.
+
+A response from memory (a small file, a listing, an error) is written with
+one ``writeSequence``; the head of a whole small file is serialized once per
+second and reused.
+
+Reading ahead: while a response waits on the peer (paused or streaming), the
+channel goes on reading, so an EOF or a reset is seen at once.  What arrives
+waits in h11's buffer and is counted: once ``maxPipelined`` requests (counted
+by the blank lines that end their heads: an upper bound) or more than
+``maxHeaderBytes`` bytes wait, the channel stops reading, and starts again
+only when it has answered everything it holds.  One read (64 KiB; 256 KiB
+over TLS) may bring more requests than the limit: they are answered in turn,
+and nothing more is read meanwhile.  A peer that shuts down its sending side
+(``readConnectionLost``) gets all the answers it asked for, then the
+connection closes.
 
 h11 parses requests; responses are serialized here (they always carry a
 Content-Length, so framing is simple).  After a response the channel closes
-if the request asked to (``Connection: close``, HTTP/1.0) or the server is
-stopping.  Otherwise, if h11 holds no further data, the next request gets a
-fresh parser (cheaper than walking the old one through the response events);
-if pipelined requests wait in its buffer, the old parser is told a response
-went out and starts its next cycle.
+if the request asked to (``Connection: close``, HTTP/1.0), came with
+``CONNECT`` (what follows would not be HTTP) or the server is stopping.
+Otherwise, if h11 holds no further data, the next request gets a fresh parser
+(cheaper than walking the old one through the response events); if pipelined
+requests wait in its buffer, the old parser is told a response went out and
+starts its next cycle.
 
-Limits: request heads over ``maxHeaderBytes`` get 431 and bodies over
-``maxBodyBytes`` 413; those and malformed requests get a final error response
-and the connection closes.  ``_progress`` is when a request last completed or
-the peer last took more of a body; the idle timer closes a connection with no
-progress for ``timeout`` seconds (408 if a request was half-received), so a
-client trickling header bytes holds nothing for long.
+Limits: a request head over ``maxHeaderBytes`` gets 431, as does one with
+more than ``maxHeaderCount`` header fields; a request line over
+``maxRequestLine`` bytes gets 414, and a body over ``maxBodyBytes`` 413.
+Those and malformed requests get a final error response and the connection
+closes.  Methods other than GET and HEAD get 405 (with ``Allow``) when HTTP
+defines them, else 501.  ``_progress`` is when a request last completed or
+the peer last took more of a body; the idle timer closes a connection with
+no progress for ``timeout`` seconds (408 if a request was half-received), so
+a client trickling header bytes holds nothing for long.
 """
 
 from __future__ import annotations
@@ -72,6 +90,11 @@ _SENT = (h11.Response(status_code=200, headers=[(b"content-length", b"0")]), h11
 #: The request headers that make a file response conditional or partial.
 _CONDITIONS = frozenset((b"if-none-match", b"if-modified-since", b"range", b"if-range"))
 _METHODS = (b"GET", b"HEAD")
+#: The other methods HTTP defines (405); any other method gets 501.
+_KNOWN_METHODS = frozenset(
+    (b"POST", b"PUT", b"DELETE", b"CONNECT", b"OPTIONS", b"TRACE", b"PATCH")
+)
+_ALLOW = [(b"allow", b"GET, HEAD")]
 _HTML = b"text/html; charset=utf-8"
 
 
@@ -138,6 +161,9 @@ class HTTPChannel(Protocol):
         self._paused = False
         self._closing = False
         self._stopping = False
+        self._reading = True
+        self._waiting = 0
+        self._ahead = 0
         self._request: Any = None
         self._conditions: dict[bytes, bytes] = {}
         self._closeAfter = False
@@ -162,14 +188,42 @@ class HTTPChannel(Protocol):
         self.conn.receive_data(data)
         if not (self._paused or self._body is not None or self._closing):
             self._answer()
+        elif not self._closing:
+            self._readAhead(data)
+
+    def _readAhead(self, data: bytes) -> None:
+        """Count what came while a response waits; stop reading once enough waits."""
+        self._ahead += len(data)
+        self._waiting += data.count(b"\n\r\n") + data.count(b"\n\n")
+        factory = self.factory
+        if self._reading and (
+            self._waiting >= factory.maxPipelined or self._ahead > factory.maxHeaderBytes
+        ):
+            self._reading = False
+            self.transport.pauseProducing()
+
+    def readConnectionLost(self) -> None:
+        """The peer sends no more: answer what it asked for, then close."""
+        self._reading = False
+        self.conn.receive_data(b"")
+        if not (self._paused or self._body is not None or self._closing):
+            self._answer()
 
     def _answer(self) -> None:
-        """Answer every complete request h11 has, until something must wait."""
-        while True:
+        """Answer what h11 holds, in order, until something must wait."""
+        while not (self._paused or self._closing):
+            body = self._body
+            if body is not None:
+                if not self._pump(body) or not self._nextCycle():
+                    return
+                continue
             try:
                 event = self.conn.next_event()
             except h11.RemoteProtocolError as e:
-                self._fail(e.error_status_hint)
+                status = e.error_status_hint
+                if status == 431 and b"\n" not in self.conn.trailing_data[0]:
+                    status = 414  # the request line alone is too long
+                self._fail(status)
                 return
             kind = type(event)
             if kind is _Request:
@@ -182,11 +236,15 @@ class HTTPChannel(Protocol):
                     return
             elif kind is _EndOfMessage:
                 self._respond()
-                if self._paused or self._body is not None or self._closing:
+                if self._body is None and not self._nextCycle():
                     return
             elif event is _NEED_DATA:
+                self._waiting = self._ahead = 0
+                if not self._reading:
+                    self._reading = True
+                    self.transport.resumeProducing()
                 return
-            else:  # ConnectionClosed (or PAUSED, which cannot happen here)
+            else:  # ConnectionClosed: the peer is done (PAUSED cannot happen here)
                 self._close()
                 return
 
@@ -194,7 +252,8 @@ class HTTPChannel(Protocol):
         self._request = request
         self._bodyBytes = 0
         conditions = {}
-        close = request.http_version != b"1.1"
+        version = request.http_version
+        close = version != b"1.1"
         length = 0
         size = len(request.target)
         for name, value in request.headers:
@@ -207,14 +266,19 @@ class HTTPChannel(Protocol):
                 length = int(value)
         self._conditions = conditions
         self._closeAfter = close
-        if size > self.factory.maxHeaderBytes:
-            # (h11 enforces the limit on a head still arriving; this, on one that came whole.)
+        factory = self.factory
+        if close and not version.startswith(b"1."):
+            self._fail(505)
+        elif len(request.method) + len(request.target) + 10 > factory.maxRequestLine:
+            self._fail(414)
+        elif size > factory.maxHeaderBytes or len(request.headers) > factory.maxHeaderCount:
+            # (h11 enforces the size limit on a head still arriving; this, on one that came whole.)
             self._fail(431)
-            return False
-        if length > self.factory.maxBodyBytes:
+        elif length > factory.maxBodyBytes:
             self._fail(413)
-            return False
-        return True
+        else:
+            return True
+        return False
 
     # ----------------------------------------------------------- output
 
@@ -222,7 +286,12 @@ class HTTPChannel(Protocol):
         request = self._request
         method = request.method
         if method not in _METHODS:
-            self._sendPage(405, [(b"allow", b"GET, HEAD")], head=False)
+            if method == b"CONNECT":
+                self._closeAfter = True  # what the peer sends next would be a tunnel's
+            if method in _KNOWN_METHODS:
+                self._sendPage(405, _ALLOW, head=False)
+            else:
+                self._sendPage(501, [], head=False)
             return
         head = method == b"HEAD"
         result = self.factory.site.lookup(request.target)
@@ -301,7 +370,7 @@ class HTTPChannel(Protocol):
         last: int,
         head: bool,
     ) -> None:
-        """Send a large file (or part of it) from disk, as the peer takes it."""
+        """Start sending a large file (or part of it) from disk, as the peer takes it."""
         length = last - first + 1
         if head or not length:
             self._send(status, headers, b"", head=True, length=length)
@@ -312,35 +381,31 @@ class HTTPChannel(Protocol):
             self._sendPage(404, [], head)
             return
         f.seek(first)
+        self._body = _FileBody(f, length)  # first: a failing write drops it
         headers = [*headers, (b"content-length", str(length).encode("ascii"))]
         self.transport.write(_head(status, headers, self._closeAfter))
         self._logAccess(status, length)
-        self._body = _FileBody(f, length)
-        self.transport.pauseProducing()  # read no further requests meanwhile
-        self._pump()
 
-    def _pump(self) -> None:
-        body = self._body
-        assert body is not None
+    def _pump(self, body: _FileBody) -> bool:
+        """Write ``body`` until the transport pauses us or it is all sent (then True)."""
         write = self.transport.write
         read = body.file.read
-        while not self._paused:
+        while True:
             size = min(CHUNK, body.remaining)
             chunk = read(size)
             if len(chunk) != size:
                 _log.warning("%s changed size while being sent; closing", body.file.name)
-                self._dropBody()
-                self.transport.abortConnection()
-                return
+                self._abort()
+                return False
             body.remaining -= size
             write(chunk)
+            if self._body is not body:  # dropped meanwhile: the connection failed
+                return False
             if not body.remaining:
                 self._dropBody()
-                if self._nextCycle():
-                    self.transport.resumeProducing()
-                    if not self._paused:
-                        self._answer()
-                return
+                return True
+            if self._paused:
+                return False
 
     def _dropBody(self) -> None:
         body, self._body = self._body, None
@@ -350,7 +415,6 @@ class HTTPChannel(Protocol):
     def _complete(self, out: list[bytes], status: int, length: int) -> None:
         self.transport.writeSequence(out)
         self._logAccess(status, length)
-        self._nextCycle()
 
     def _nextCycle(self) -> bool:
         """After a response: get ready for the next request, or close.  True if open."""
@@ -359,13 +423,21 @@ class HTTPChannel(Protocol):
             self._close()
             return False
         conn = self.conn
-        if conn.next_event() is _NEED_DATA:
+        event = conn.next_event()
+        if event is _NEED_DATA:
             self.conn = self._newParser()
-        else:  # PAUSED: pipelined requests are waiting in this parser's buffer
-            for event in _SENT:
-                conn.send(event)
-            conn.start_next_cycle()
-        return True
+            return True
+        if event is h11.PAUSED:  # pipelined requests wait in this parser's buffer
+            try:
+                for sent in _SENT:
+                    conn.send(sent)
+                conn.start_next_cycle()
+            except h11.LocalProtocolError:
+                self._close()  # (cannot happen: a CONNECT closes the connection)
+                return False
+            return True
+        self._close()  # ConnectionClosed: the peer sent EOF and nothing waits
+        return False
 
     def _logAccess(self, status: int, length: int) -> None:
         if not self.factory.accessLog:
@@ -400,6 +472,12 @@ class HTTPChannel(Protocol):
         self.transport.unregisterProducer()
         self.transport.loseConnection()
 
+    def _abort(self) -> None:
+        """Close now, dropping what is queued (the peer sees a reset)."""
+        self._closing = True
+        self._dropBody()
+        self.transport.abortConnection()
+
     def stopGracefully(self) -> None:
         """Finish the response in progress (if any), then close."""
         self._stopping = True
@@ -417,8 +495,7 @@ class HTTPChannel(Protocol):
             return
         self._timer = None
         if self._body is not None or self._paused:
-            self._dropBody()
-            self.transport.abortConnection()  # the peer stopped reading
+            self._abort()  # the peer stopped reading
         elif self._idle():
             self._close()
         else:
@@ -428,20 +505,15 @@ class HTTPChannel(Protocol):
 
     def pauseProducing(self) -> None:
         self._paused = True
-        self.transport.pauseProducing()
 
     def resumeProducing(self) -> None:
         self._paused = False
         self._progress = self._clock()
-        if self._closing:
-            return
-        if self._body is not None:
-            self._pump()
-        else:
-            self.transport.resumeProducing()
+        if not self._closing:
             self._answer()
 
     def stopProducing(self) -> None:
+        self._closing = True
         self._dropBody()
 
     def connectionLost(self, reason: Any = None) -> None:
@@ -476,12 +548,18 @@ class WebFactory(Factory):
         *,
         timeout: float = 60.0,
         maxHeaderBytes: int = 16 * 1024,
+        maxHeaderCount: int = 100,
+        maxRequestLine: int = 8 * 1024,
         maxBodyBytes: int = 1024 * 1024,
+        maxPipelined: int = 16,
         accessLog: bool = False,
     ) -> None:
         self.reactor = reactor
         self.site = site
         self.timeout = timeout
         self.maxHeaderBytes = maxHeaderBytes
+        self.maxHeaderCount = maxHeaderCount
+        self.maxRequestLine = maxRequestLine
         self.maxBodyBytes = maxBodyBytes
+        self.maxPipelined = maxPipelined
         self.accessLog = accessLog
