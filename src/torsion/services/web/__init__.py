@@ -3,6 +3,8 @@
 It serves a folder with keep-alive, HEAD, byte ranges (206/416), conditional
 requests (304 on If-Modified-Since or If-None-Match), Content-Type from the
 file name, HTML directory listings, and refuses paths that leave the folder.
+Names that start with a dot are hidden unless ``--allow-dotfiles`` is given.
+Each limit on what a client may send has an option (see ``addOptions``).
 HTTP parsing is h11's, installed with ``pip install 'torsion[web]'``.
 ``_site`` decides what to send, ``_channel`` speaks HTTP on a connection.
 """
@@ -47,18 +49,56 @@ class WebService:
             help="answer 403 for folders without an index.html instead of listing them",
         )
         parser.add_argument(
+            "--allow-dotfiles",
+            action="store_true",
+            help="serve and list files and folders whose names start with a dot "
+            "(.git/, .env ...); by default they are answered 404, as if absent",
+        )
+        limits = parser.add_argument_group("limits on each client")
+        limits.add_argument(
             "--idle-timeout",
             type=_positive(float),
             default=60.0,
             metavar="SECONDS",
-            help="close connections that make no progress for this long (default: 60)",
+            help="close connections that make no progress for this long; "
+            "408 if a request was half-sent (default: 60)",
         )
-        parser.add_argument(
+        limits.add_argument(
             "--max-header-size",
             type=_positive(int),
             default=16 * 1024,
             metavar="BYTES",
-            help="largest request head accepted, else 431 (default: 16384)",
+            help="largest request head (request line and header fields), else 431; "
+            "also how many bytes of pipelined requests are read ahead (default: 16384)",
+        )
+        limits.add_argument(
+            "--max-header-count",
+            type=_positive(int),
+            default=100,
+            metavar="N",
+            help="most header fields in a request, else 431 (default: 100)",
+        )
+        limits.add_argument(
+            "--max-request-line",
+            type=_positive(int),
+            default=8 * 1024,
+            metavar="BYTES",
+            help="longest request line (method, target, version), else 414 (default: 8192)",
+        )
+        limits.add_argument(
+            "--max-body-size",
+            type=_positive(int),
+            default=1024 * 1024,
+            metavar="BYTES",
+            help="largest request body read (and discarded), else 413 (default: 1048576)",
+        )
+        limits.add_argument(
+            "--max-pipelined",
+            type=_positive(int),
+            default=16,
+            metavar="N",
+            help="while a response waits on a slow client, stop reading once N more "
+            "requests wait behind it (default: 16)",
         )
         parser.add_argument(
             "--access-log",
@@ -81,12 +121,16 @@ class WebService:
             raise ServiceError(f"--path {root!r} is not a folder")
         if not os.access(root, os.R_OK | os.X_OK):
             raise ServiceError(f"--path {root!r} cannot be read")
-        site = StaticSite(root, listings=options.listing)
+        site = StaticSite(root, listings=options.listing, dotfiles=options.allow_dotfiles)
         return WebFactory(
             reactor,
             site,
             timeout=options.idle_timeout,
             maxHeaderBytes=options.max_header_size,
+            maxHeaderCount=options.max_header_count,
+            maxRequestLine=options.max_request_line,
+            maxBodyBytes=options.max_body_size,
+            maxPipelined=options.max_pipelined,
             accessLog=options.access_log,
         )
 
