@@ -61,6 +61,11 @@ class Transport(StringTransport):
     def writeSequence(self, data: Any) -> None:
         self.write(b"".join(data))
 
+    @property
+    def closing(self) -> bool:
+        """Closed or closing (a lingering close half-closes first)."""
+        return self.disconnecting or self.writeDisconnected
+
     def drain(self) -> None:
         """The peer read everything: resume a paused producer."""
         self.unread = 0
@@ -103,7 +108,7 @@ def test_get_and_keep_alive(site: StaticSite) -> None:
     assert first.headers["server"].startswith("torsion/")
     assert "date" in first.headers and "last-modified" in first.headers
     assert second.body == b"hello\n"
-    assert not transport.disconnecting
+    assert not transport.closing
 
 
 def test_pipelined_requests_answered_in_order(site: StaticSite) -> None:
@@ -127,11 +132,11 @@ def test_connection_close_and_http10(site: StaticSite) -> None:
     channel, transport = connect(site)
     channel.dataReceived(get("/hello.txt", "Connection: close"))
     assert parseResponses(transport.value())[0].headers["connection"] == "close"
-    assert transport.disconnecting
+    assert transport.closing
     channel, transport = connect(site)
     channel.dataReceived(b"GET /hello.txt HTTP/1.0\r\n\r\n")
     assert parseResponses(transport.value())[0].body == b"hello\n"
-    assert transport.disconnecting
+    assert transport.closing
 
 
 def test_other_methods_are_refused(site: StaticSite) -> None:
@@ -140,7 +145,7 @@ def test_other_methods_are_refused(site: StaticSite) -> None:
     response = parseResponses(transport.value())[0]
     assert response.status == 405
     assert response.headers["allow"] == "GET, HEAD"
-    assert not transport.disconnecting  # the body was read: the connection goes on
+    assert not transport.closing  # the body was read: the connection goes on
 
 
 @pytest.mark.parametrize(
@@ -160,7 +165,7 @@ def test_bad_requests_get_a_final_error(
     response = parseResponses(transport.value())[0]
     assert response.status == status
     assert response.headers["connection"] == "close"
-    assert transport.disconnecting
+    assert transport.closing
 
 
 def test_chunked_body_over_the_limit(site: StaticSite) -> None:
@@ -168,7 +173,7 @@ def test_chunked_body_over_the_limit(site: StaticSite) -> None:
     channel.dataReceived(get("/", "Transfer-Encoding: chunked", method="POST"))
     channel.dataReceived(b"8\r\n12345678\r\n8\r\n12345678\r\n")
     assert parseResponses(transport.value())[0].status == 413
-    assert transport.disconnecting
+    assert transport.closing
 
 
 def test_idle_connection_is_closed(site: StaticSite) -> None:
@@ -176,12 +181,12 @@ def test_idle_connection_is_closed(site: StaticSite) -> None:
     clock = channel.factory.reactor
     channel.dataReceived(get("/hello.txt"))
     clock.advance(4)
-    assert not transport.disconnecting
+    assert not transport.closing
     channel.dataReceived(get("/hello.txt"))  # progress: the timer starts again
     clock.advance(4)
-    assert not transport.disconnecting
+    assert not transport.closing
     clock.advance(2)
-    assert transport.disconnecting
+    assert transport.closing
     assert [r.status for r in parseResponses(transport.value())] == [200, 200]
 
 
@@ -191,7 +196,7 @@ def test_trickled_request_times_out_with_408(site: StaticSite) -> None:
     for byte in get("/hello.txt")[:20]:
         channel.dataReceived(bytes([byte]))
         clock.advance(1)  # bytes arrive, but no request completes
-    assert transport.disconnecting
+    assert transport.closing
     assert parseResponses(transport.value())[0].status == 408
 
 
@@ -248,16 +253,16 @@ def test_not_modified(site: StaticSite) -> None:
 def test_graceful_stop(site: StaticSite) -> None:
     channel, transport = connect(site)
     channel.stopGracefully()
-    assert transport.disconnecting  # idle: closed at once
+    assert transport.closing  # idle: closed at once
     transport = Transport(limit=CHUNK)
     channel, transport = connect(site, transport)
     channel.dataReceived(get("/big.bin"))
     channel.stopGracefully()
-    assert not transport.disconnecting  # the response goes on
+    assert not transport.closing  # the response goes on
     while transport.paused:
         transport.drain()
     assert parseResponses(transport.value())[0].body == BIG
-    assert transport.disconnecting
+    assert transport.closing
 
 
 def test_stalled_reader_is_dropped_after_the_timeout(site: StaticSite) -> None:
@@ -296,7 +301,7 @@ def test_many_pipelined_streamed_files_are_answered_without_recursion(
     responses = parseResponses(transport.value())
     assert len(responses) == count
     assert all(r.status == 200 and r.body == b"hello\n" for r in responses)
-    assert not transport.disconnecting
+    assert not transport.closing
     assert channel._body is None
 
 
@@ -335,15 +340,15 @@ def test_half_closed_peer_gets_every_answer(site: StaticSite) -> None:
     channel, transport = connect(site, transport)
     channel.dataReceived(get("/big.bin") + get("/hello.txt"))
     channel.readConnectionLost()
-    assert not transport.disconnecting
+    assert not transport.closing
     while transport.paused:
         transport.drain()
     big, hello = parseResponses(transport.value())
     assert big.body == BIG and hello.body == b"hello\n"
-    assert transport.disconnecting  # then it closes
+    assert transport.closing  # then it closes
     channel, transport = connect(site)
     channel.readConnectionLost()  # nothing asked
-    assert transport.disconnecting and transport.value() == b""
+    assert transport.closing and transport.value() == b""
 
 
 def test_half_close_in_the_middle_of_a_request(site: StaticSite) -> None:
@@ -351,7 +356,7 @@ def test_half_close_in_the_middle_of_a_request(site: StaticSite) -> None:
     channel.dataReceived(b"GET /hello.txt HTTP/1.1\r\nHo")
     channel.readConnectionLost()
     assert parseResponses(transport.value())[0].status == 400
-    assert transport.disconnecting
+    assert transport.closing
 
 
 @pytest.mark.parametrize(
@@ -369,7 +374,7 @@ def test_methods_other_than_get_and_head(site: StaticSite, method: str, status: 
     assert refused.status == status
     assert ("allow" in refused.headers) == (status == 405)
     assert served.body == b"hello\n"  # the connection goes on
-    assert not transport.disconnecting
+    assert not transport.closing
 
 
 def test_connect_is_refused_and_the_connection_closed(site: StaticSite) -> None:
@@ -380,14 +385,14 @@ def test_connect_is_refused_and_the_connection_closed(site: StaticSite) -> None:
     (response,) = parseResponses(transport.value())
     assert response.status == 405
     assert response.headers["connection"] == "close"
-    assert transport.disconnecting
+    assert transport.closing
 
 
 def test_unsupported_http_version(site: StaticSite) -> None:
     channel, transport = connect(site)
     channel.dataReceived(b"GET /hello.txt HTTP/2.0\r\nHost: x\r\n\r\n")
     assert parseResponses(transport.value())[0].status == 505
-    assert transport.disconnecting
+    assert transport.closing
 
 
 @pytest.mark.parametrize(
@@ -409,7 +414,7 @@ def test_header_count_and_request_line_limits(
     )  # (Host is one of the headers)
     channel.dataReceived(request_bytes)
     assert parseResponses(transport.value())[0].status == status
-    assert transport.disconnecting == (status != 200)
+    assert transport.closing == (status != 200)
 
 
 @pytest.mark.parametrize(
@@ -429,7 +434,7 @@ def test_huge_range_numbers(
     assert response.status == status
     if span is not None:
         assert response.body == BIG[span[0] : span[1] + 1]
-    assert not transport.disconnecting
+    assert not transport.closing
 
 
 def test_stop_producing_drops_the_body(site: StaticSite) -> None:
@@ -441,3 +446,41 @@ def test_stop_producing_drops_the_body(site: StaticSite) -> None:
     assert body.file.closed
     transport.drain()  # nothing more is written
     assert len(parseResponses(transport.value())) == 1
+
+
+def test_closing_lingers(site: StaticSite) -> None:
+    channel, transport = connect(site, linger=2)
+    clock = channel.factory.reactor
+    channel.dataReceived(get("/hello.txt", "Connection: close") + get("/hello.txt"))
+    assert transport.writeDisconnected and not transport.disconnecting  # half-closed
+    channel.dataReceived(get("/hello.txt") * 100)  # discarded
+    assert len(parseResponses(transport.value())) == 1
+    channel.writeConnectionLost()  # the response went out: the peer has 2 s to close
+    clock.advance(1.9)
+    assert not transport.disconnecting
+    clock.advance(0.1)
+    assert transport.disconnecting
+    channel.connectionLost(None)
+    assert not clock.getDelayedCalls()
+
+
+def test_lingering_ends_at_the_peers_eof(site: StaticSite) -> None:
+    channel, transport = connect(site)
+    channel.dataReceived(b"BAD REQUEST LINE\r\n\r\n")
+    assert transport.writeDisconnected and not transport.disconnecting
+    channel.writeConnectionLost()
+    channel.readConnectionLost()
+    assert transport.disconnecting
+    channel.connectionLost(None)
+    assert not channel.factory.reactor.getDelayedCalls()
+
+
+def test_a_stalled_lingering_close_is_aborted(site: StaticSite) -> None:
+    transport = Transport(limit=CHUNK)
+    channel, transport = connect(site, transport, timeout=5)
+    channel.dataReceived(get("/big.bin", "Connection: close"))
+    while transport.paused:
+        transport.drain()  # the body is written; the transport still holds it
+    assert transport.writeDisconnected and not transport.disconnected
+    channel.factory.reactor.advance(6)  # the peer takes none of it
+    assert transport.disconnected

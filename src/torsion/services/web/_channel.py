@@ -35,6 +35,11 @@ h11 parses requests; responses are serialized here (they always carry a
 Content-Length, so framing is simple).  After a response the channel closes
 if the request asked to (``Connection: close``, HTTP/1.0), came with
 ``CONNECT`` (what follows would not be HTTP) or the server is stopping.
+That close lingers, as RFC 9112 section 9.6 advises: the channel half-closes,
+discards what the peer still sends, and closes at the peer's EOF or ``linger``
+seconds after its last byte went out -- closing at once, with unread
+requests in the socket, would make the kernel send a reset that can destroy
+the response before the peer has read it.
 Otherwise, if h11 holds no further data, the next request gets a fresh parser
 (cheaper than walking the old one through the response events); if pipelined
 requests wait in its buffer, the old parser is told a response went out and
@@ -161,6 +166,7 @@ class HTTPChannel(Protocol):
         self._paused = False
         self._closing = False
         self._stopping = False
+        self._eof = False
         self._reading = True
         self._waiting = 0
         self._ahead = 0
@@ -185,10 +191,12 @@ class HTTPChannel(Protocol):
     # ------------------------------------------------------------ input
 
     def dataReceived(self, data: bytes) -> None:
+        if self._closing:
+            return  # lingering: discarded
         self.conn.receive_data(data)
-        if not (self._paused or self._body is not None or self._closing):
+        if not (self._paused or self._body is not None):
             self._answer()
-        elif not self._closing:
+        else:
             self._readAhead(data)
 
     def _readAhead(self, data: bytes) -> None:
@@ -204,10 +212,21 @@ class HTTPChannel(Protocol):
 
     def readConnectionLost(self) -> None:
         """The peer sends no more: answer what it asked for, then close."""
+        self._eof = True
         self._reading = False
+        if self._closing:
+            self.transport.loseConnection()  # the end of a lingering close
+            return
         self.conn.receive_data(b"")
-        if not (self._paused or self._body is not None or self._closing):
+        if not (self._paused or self._body is not None):
             self._answer()
+
+    def writeConnectionLost(self) -> None:
+        """Our last response went out (lingering close): wait ``linger`` for the peer's EOF."""
+        self._cancelTimer()
+        self._timer = self.factory.reactor.callLater(
+            self.factory.linger, self.transport.loseConnection
+        )
 
     def _answer(self) -> None:
         """Answer what h11 holds, in order, until something must wait."""
@@ -464,13 +483,18 @@ class HTTPChannel(Protocol):
         self.transport.writeSequence([_head(status, headers, True), body])
         self._close()
 
-    def _close(self) -> None:
+    def _close(self, linger: bool = True) -> None:
+        """Close once what is written is sent: lingering, unless ``linger`` is false."""
         if self._closing:
             return
         self._closing = True
         self._dropBody()
-        self.transport.unregisterProducer()
-        self.transport.loseConnection()
+        transport = self.transport
+        transport.unregisterProducer()
+        if linger and not self._eof:
+            transport.loseWriteConnection()
+        else:
+            transport.loseConnection()
 
     def _abort(self) -> None:
         """Close now, dropping what is queued (the peer sees a reset)."""
@@ -482,7 +506,7 @@ class HTTPChannel(Protocol):
         """Finish the response in progress (if any), then close."""
         self._stopping = True
         if self._body is None and not self._paused and self._idle():
-            self._close()
+            self._close(linger=False)
 
     def _idle(self) -> bool:
         return self.conn.their_state is _IDLE and not self.conn.trailing_data[0]
@@ -494,10 +518,10 @@ class HTTPChannel(Protocol):
             self._timer = self.factory.reactor.callLater(timeout - quiet, self._checkIdle)
             return
         self._timer = None
-        if self._body is not None or self._paused:
+        if self._body is not None or self._paused or self._closing:
             self._abort()  # the peer stopped reading
         elif self._idle():
-            self._close()
+            self._close(linger=False)
         else:
             self._fail(408)
 
@@ -519,10 +543,12 @@ class HTTPChannel(Protocol):
     def connectionLost(self, reason: Any = None) -> None:
         self._closing = True
         self._dropBody()
-        if self._timer is not None:
-            if self._timer.active():
-                self._timer.cancel()
-            self._timer = None
+        self._cancelTimer()
+
+    def _cancelTimer(self) -> None:
+        timer, self._timer = self._timer, None
+        if timer is not None and timer.active():
+            timer.cancel()
 
 
 def _fileHeaders(entry: FileEntry) -> list[tuple[bytes, bytes]]:
@@ -552,6 +578,7 @@ class WebFactory(Factory):
         maxRequestLine: int = 8 * 1024,
         maxBodyBytes: int = 1024 * 1024,
         maxPipelined: int = 16,
+        linger: float = 2.0,
         accessLog: bool = False,
     ) -> None:
         self.reactor = reactor
@@ -562,4 +589,5 @@ class WebFactory(Factory):
         self.maxRequestLine = maxRequestLine
         self.maxBodyBytes = maxBodyBytes
         self.maxPipelined = maxPipelined
+        self.linger = linger
         self.accessLog = accessLog
