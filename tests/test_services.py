@@ -357,3 +357,41 @@ def test_web_service_checks_its_folder(tmp_path: Any) -> None:
     options = parser.parse_args(["--path", str(tmp_path / "missing")])
     with pytest.raises(ServiceError, match="is not a folder"):
         web.makeFactory(MemoryReactor(), options)
+
+
+def webOptions(*args: str) -> tuple[Any, argparse.Namespace]:
+    pytest.importorskip("h11")
+    web = find("web").load()
+    parser = argparse.ArgumentParser()
+    web.addOptions(parser)
+    return web, parser.parse_args(list(args))
+
+
+def test_web_service_limits_reach_the_factory(tmp_path: Any) -> None:
+    web, options = webOptions(
+        *("--path", str(tmp_path), "--allow-dotfiles", "--idle-timeout", "2.5"),
+        *("--max-header-size", "1000", "--max-header-count", "7", "--max-request-line", "300"),
+        *("--max-body-size", "99", "--max-pipelined", "3"),
+    )
+    factory = web.makeFactory(MemoryReactor(), options)
+    assert factory.site.dotfiles
+    assert (factory.timeout, factory.maxHeaderBytes, factory.maxHeaderCount) == (2.5, 1000, 7)
+    assert (factory.maxRequestLine, factory.maxBodyBytes, factory.maxPipelined) == (300, 99, 3)
+    web, options = webOptions("--path", str(tmp_path))
+    factory = web.makeFactory(MemoryReactor(), options)
+    assert not factory.site.dotfiles
+    assert (factory.timeout, factory.maxHeaderBytes, factory.maxHeaderCount) == (60, 16384, 100)
+    assert (factory.maxRequestLine, factory.maxBodyBytes, factory.maxPipelined) == (
+        8192,
+        1024 * 1024,
+        16,
+    )
+
+
+@pytest.mark.parametrize(
+    "args", [["--max-pipelined", "0"], ["--max-header-count", "x"], ["--idle-timeout", "-1"]]
+)
+def test_web_service_limits_must_be_positive(args: list[str], capsys: Any) -> None:
+    with pytest.raises(SystemExit):
+        webOptions(*args)
+    assert "is not a number above 0" in capsys.readouterr().err

@@ -33,6 +33,54 @@ def _positive(kind: type) -> Any:
     return convert
 
 
+#: The limits on each client: option, WebFactory argument, type, default, metavar, help.
+_LIMITS = [
+    (
+        "--idle-timeout",
+        "timeout",
+        float,
+        60.0,
+        "SECONDS",
+        "close connections that make no progress for this long; 408 if a request was half-sent",
+    ),
+    (
+        "--max-header-size",
+        "maxHeaderBytes",
+        int,
+        16 * 1024,
+        "BYTES",
+        "largest request head (request line and header fields), else 431; "
+        "also how many bytes of pipelined requests are read ahead",
+    ),
+    ("--max-header-count", "maxHeaderCount", int, 100, "N", "most header fields, else 431"),
+    (
+        "--max-request-line",
+        "maxRequestLine",
+        int,
+        8 * 1024,
+        "BYTES",
+        "longest request line (method, target, version), else 414",
+    ),
+    (
+        "--max-body-size",
+        "maxBodyBytes",
+        int,
+        1024 * 1024,
+        "BYTES",
+        "largest request body read (and discarded), else 413",
+    ),
+    (
+        "--max-pipelined",
+        "maxPipelined",
+        int,
+        16,
+        "N",
+        "while a response waits on a slow client, stop reading once N more "
+        "requests wait behind it",
+    ),
+]
+
+
 class WebService:
     name = "web"
     summary = "serve the files of a folder over HTTP/1.1 (needs torsion[web])"
@@ -55,51 +103,15 @@ class WebService:
             "(.git/, .env ...); by default they are answered 404, as if absent",
         )
         limits = parser.add_argument_group("limits on each client")
-        limits.add_argument(
-            "--idle-timeout",
-            type=_positive(float),
-            default=60.0,
-            metavar="SECONDS",
-            help="close connections that make no progress for this long; "
-            "408 if a request was half-sent (default: 60)",
-        )
-        limits.add_argument(
-            "--max-header-size",
-            type=_positive(int),
-            default=16 * 1024,
-            metavar="BYTES",
-            help="largest request head (request line and header fields), else 431; "
-            "also how many bytes of pipelined requests are read ahead (default: 16384)",
-        )
-        limits.add_argument(
-            "--max-header-count",
-            type=_positive(int),
-            default=100,
-            metavar="N",
-            help="most header fields in a request, else 431 (default: 100)",
-        )
-        limits.add_argument(
-            "--max-request-line",
-            type=_positive(int),
-            default=8 * 1024,
-            metavar="BYTES",
-            help="longest request line (method, target, version), else 414 (default: 8192)",
-        )
-        limits.add_argument(
-            "--max-body-size",
-            type=_positive(int),
-            default=1024 * 1024,
-            metavar="BYTES",
-            help="largest request body read (and discarded), else 413 (default: 1048576)",
-        )
-        limits.add_argument(
-            "--max-pipelined",
-            type=_positive(int),
-            default=16,
-            metavar="N",
-            help="while a response waits on a slow client, stop reading once N more "
-            "requests wait behind it (default: 16)",
-        )
+        for flag, _, kind, default, metavar, what in _LIMITS:
+            shown = f"{default:g}" if kind is float else default
+            limits.add_argument(
+                flag,
+                type=_positive(kind),
+                default=default,
+                metavar=metavar,
+                help=f"{what} (default: {shown})",
+            )
         parser.add_argument(
             "--access-log",
             action="store_true",
@@ -122,17 +134,8 @@ class WebService:
         if not os.access(root, os.R_OK | os.X_OK):
             raise ServiceError(f"--path {root!r} cannot be read")
         site = StaticSite(root, listings=options.listing, dotfiles=options.allow_dotfiles)
-        return WebFactory(
-            reactor,
-            site,
-            timeout=options.idle_timeout,
-            maxHeaderBytes=options.max_header_size,
-            maxHeaderCount=options.max_header_count,
-            maxRequestLine=options.max_request_line,
-            maxBodyBytes=options.max_body_size,
-            maxPipelined=options.max_pipelined,
-            accessLog=options.access_log,
-        )
+        limits = {name: getattr(options, flag[2:].replace("-", "_")) for flag, name, *_ in _LIMITS}
+        return WebFactory(reactor, site, accessLog=options.access_log, **limits)
 
 
 service = WebService()
