@@ -391,7 +391,7 @@ def test_connect_is_refused_and_the_connection_closed(site: StaticSite) -> None:
 def test_unsupported_http_version(site: StaticSite) -> None:
     channel, transport = connect(site)
     channel.dataReceived(b"GET /hello.txt HTTP/2.0\r\nHost: x\r\n\r\n")
-    assert parseResponses(transport.value())[0].status == 505
+    assert parseResponses(transport.value())[0].status == 400
     assert transport.closing
 
 

@@ -287,7 +287,7 @@ class HTTPChannel(Protocol):
         self._closeAfter = close
         factory = self.factory
         if close and not version.startswith(b"1."):
-            self._fail(505)
+            self._fail(400)  # HTTP/2.0 and the like, as Twisted answers them
         elif len(request.method) + len(request.target) + 10 > factory.maxRequestLine:
             self._fail(414)
         elif size > factory.maxHeaderBytes or len(request.headers) > factory.maxHeaderCount:
