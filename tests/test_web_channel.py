@@ -298,6 +298,10 @@ def test_many_pipelined_streamed_files_are_answered_without_recursion(
     channel, transport = connect(site)  # a transport that never pauses
     count = 2000  # each streamed response used to nest a few frames deeper
     channel.dataReceived(get("/hello.txt") * count)
+    for _ in range(count):
+        if channel._later is None:
+            break
+        channel.factory.reactor.advance(0)
     responses = parseResponses(transport.value())
     assert len(responses) == count
     assert all(r.status == 200 and r.body == b"hello\n" for r in responses)
@@ -484,3 +488,37 @@ def test_a_stalled_lingering_close_is_aborted(site: StaticSite) -> None:
     assert transport.writeDisconnected and not transport.disconnected
     channel.factory.reactor.advance(6)  # the peer takes none of it
     assert transport.disconnected
+
+
+def test_one_turn_answers_a_bounded_number_of_requests(site: StaticSite) -> None:
+    channel, transport = connect(site)  # a transport that never pauses
+    clock = channel.factory.reactor
+    channel.dataReceived(get("/hello.txt") * 150)
+    assert len(parseResponses(transport.value())) == 64  # the rest in later turns
+    assert len(clock.getDelayedCalls()) == 2  # the idle timer, and the next turn
+    channel.dataReceived(get("/hello.txt"))  # waits its turn, in order
+    assert len(parseResponses(transport.value())) == 64
+    clock.advance(0)  # (runs the turns that follow too)
+    assert len(parseResponses(transport.value())) == 151
+    assert channel._later is None and len(clock.getDelayedCalls()) == 1
+
+
+def test_one_turn_sends_a_bounded_part_of_a_file(tmp_path: Path) -> None:
+    (tmp_path / "large.bin").write_bytes(b"z" * (100 * CHUNK))
+    channel, transport = connect(StaticSite(str(tmp_path)))
+    channel.dataReceived(get("/large.bin"))
+    head = len(transport.value()) - 63 * CHUNK
+    try:
+        assert 0 < head < 1000  # the response (one share) and 63 chunks, the rest later
+    finally:
+        channel.factory.reactor.advance(0)
+    assert len(transport.value()) == head + 100 * CHUNK
+    assert channel._body is None
+
+
+def test_connection_lost_cancels_the_next_turn(site: StaticSite) -> None:
+    channel, _ = connect(site)
+    channel.dataReceived(get("/hello.txt") * 100)
+    assert channel._later is not None
+    channel.connectionLost(None)
+    assert not channel.factory.reactor.getDelayedCalls()

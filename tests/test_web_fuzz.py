@@ -583,6 +583,26 @@ def test_a_reset_during_a_paused_download_is_seen_at_once(
     assert HUGE_FILE - body.remaining < 16 * 1024 * 1024
 
 
+def test_a_send_error_during_a_download_costs_a_turn_or_two(
+    reactor: Any, run: Any, tmp_path: Path, bodies: list[Any]
+) -> None:
+    """Every send fails: the server reads a turn's share of the file or two, not 64 MiB."""
+    from torsion.services.web._channel import _BURST, CHUNK
+
+    async def scenario() -> None:
+        factory, listening, peer, channel = await download(reactor, tmp_path)
+        channel.transport.socket.shutdown(socket.SHUT_WR)  # each send now fails
+        peer.transport.write(request("GET", "/huge.bin"))
+        await factory.allClosed()
+        await peer.lost
+        await listening.stopListening()
+
+    run(defer.ensureDeferred(scenario()), timeout=10)
+    (body,) = bodies
+    assert body.file.closed
+    assert HUGE_FILE - body.remaining <= 2 * _BURST * CHUNK
+
+
 @pytest.mark.xfail(strict=True, reason="needs the core write-error fix")
 def test_a_send_error_during_a_download_stops_reading_the_file(
     reactor: Any, run: Any, tmp_path: Path, bodies: list[Any]

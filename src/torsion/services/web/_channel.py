@@ -14,7 +14,12 @@ then takes the next event from h11 and answers it, until something must wait:
   ``resumeProducing``;
 - **streaming** a large file (``_body`` is set): ``_pump`` writes chunks from
   disk until the transport pauses the channel or the body is done;
-- h11 needs more data, or the connection is closing.
+- h11 needs more data, or the connection is closing;
+- one turn's share is done: after ``_BURST`` responses or chunks of a file
+  in one go, the loop goes on in a later turn of the reactor (``_later``),
+  so one client cannot hold the loop for long, whatever it pipelines, and a
+  connection the transport has found broken is closed before much more work
+  is done for it.
 
 A response from memory (a small file, a listing, an error) is written with
 one ``writeSequence``; the head of a whole small file is serialized once per
@@ -83,6 +88,8 @@ _log = logging.getLogger("torsion.web")
 
 SERVER = f"torsion/{torsion.__version__}".encode("ascii")
 CHUNK = 128 * 1024
+#: How many responses, or chunks of a file, one turn of the reactor gives a connection.
+_BURST = 64
 
 _Request = h11.Request
 _Data = h11.Data
@@ -175,6 +182,7 @@ class HTTPChannel(Protocol):
         self._closeAfter = False
         self._bodyBytes = 0
         self._timer: Any = None
+        self._later: Any = None
         self._progress = 0.0
 
     def _newParser(self) -> h11.Connection:
@@ -194,7 +202,7 @@ class HTTPChannel(Protocol):
         if self._closing:
             return  # lingering: discarded
         self.conn.receive_data(data)
-        if not (self._paused or self._body is not None):
+        if not (self._paused or self._body is not None or self._later is not None):
             self._answer()
         else:
             self._readAhead(data)
@@ -218,7 +226,7 @@ class HTTPChannel(Protocol):
             self.transport.loseConnection()  # the end of a lingering close
             return
         self.conn.receive_data(b"")
-        if not (self._paused or self._body is not None):
+        if not (self._paused or self._body is not None or self._later is not None):
             self._answer()
 
     def writeConnectionLost(self) -> None:
@@ -230,12 +238,13 @@ class HTTPChannel(Protocol):
 
     def _answer(self) -> None:
         """Answer what h11 holds, in order, until something must wait."""
-        while not (self._paused or self._closing):
-            body = self._body
-            if body is not None:
-                if not self._pump(body) or not self._nextCycle():
-                    return
-                continue
+        budget = _BURST
+        body = self._body
+        if body is not None:  # going on with a file
+            budget = self._sendBody(body, budget)
+            if budget <= 0:
+                return
+        while True:
             try:
                 event = self.conn.next_event()
             except h11.RemoteProtocolError as e:
@@ -255,13 +264,26 @@ class HTTPChannel(Protocol):
                     return
             elif kind is _EndOfMessage:
                 self._respond()
-                if self._body is None and not self._nextCycle():
+                body = self._body
+                if body is not None:  # a large file: sent as the peer takes it
+                    budget = self._sendBody(body, budget - 1)
+                    if budget <= 0:
+                        return
+                elif not self._nextCycle():
+                    return
+                else:
+                    budget -= 1
+                if self._paused or self._closing:
+                    return
+                if budget <= 0:
+                    self._yieldTurn()
                     return
             elif event is _NEED_DATA:
-                self._waiting = self._ahead = 0
-                if not self._reading:
-                    self._reading = True
-                    self.transport.resumeProducing()
+                if self._ahead:  # all that was read ahead is answered
+                    self._waiting = self._ahead = 0
+                    if not self._reading:
+                        self._reading = True
+                        self.transport.resumeProducing()
                 return
             else:  # ConnectionClosed: the peer is done (PAUSED cannot happen here)
                 self._close()
@@ -405,26 +427,56 @@ class HTTPChannel(Protocol):
         self.transport.write(_head(status, headers, self._closeAfter))
         self._logAccess(status, length)
 
-    def _pump(self, body: _FileBody) -> bool:
-        """Write ``body`` until the transport pauses us or it is all sent (then True)."""
+    def _sendBody(self, body: _FileBody, budget: int) -> int:
+        """Send ``body`` with ``budget`` shares of this turn.
+
+        Returns the shares left once it is all sent, or 0 if the loop must stop
+        here: paused, closing, or out of shares (then it goes on next turn).
+        """
+        if budget > 0 and not (self._paused or self._closing):
+            budget -= self._pump(body, budget)
+            if self._body is None and not self._closing:  # all sent
+                if not self._nextCycle():
+                    return 0
+                if budget > 0:
+                    return budget
+        if budget <= 0 and not (self._paused or self._closing):
+            self._yieldTurn()
+        return 0
+
+    def _pump(self, body: _FileBody, budget: int) -> int:
+        """Write chunks of ``body`` until it is all sent (then dropped), the transport
+        pauses us, or ``budget`` chunks are written.  Returns the chunks written."""
         write = self.transport.write
         read = body.file.read
-        while True:
+        written = 0
+        while written < budget:
             size = min(CHUNK, body.remaining)
             chunk = read(size)
             if len(chunk) != size:
                 _log.warning("%s changed size while being sent; closing", body.file.name)
                 self._abort()
-                return False
+                break
             body.remaining -= size
             write(chunk)
+            written += 1
             if self._body is not body:  # dropped meanwhile: the connection failed
-                return False
+                break
             if not body.remaining:
                 self._dropBody()
-                return True
+                break
             if self._paused:
-                return False
+                break
+        return written
+
+    def _yieldTurn(self) -> None:
+        """Go on answering in the next turn of the reactor."""
+        self._later = self.factory.reactor.callLater(0, self._goOn)
+
+    def _goOn(self) -> None:
+        self._later = None
+        if not (self._paused or self._closing):
+            self._answer()
 
     def _dropBody(self) -> None:
         body, self._body = self._body, None
@@ -533,7 +585,7 @@ class HTTPChannel(Protocol):
     def resumeProducing(self) -> None:
         self._paused = False
         self._progress = self._clock()
-        if not self._closing:
+        if not self._closing and self._later is None:
             self._answer()
 
     def stopProducing(self) -> None:
@@ -544,6 +596,9 @@ class HTTPChannel(Protocol):
         self._closing = True
         self._dropBody()
         self._cancelTimer()
+        later, self._later = self._later, None
+        if later is not None and later.active():
+            later.cancel()
 
     def _cancelTimer(self) -> None:
         timer, self._timer = self._timer, None
