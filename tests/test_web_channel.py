@@ -507,9 +507,9 @@ def test_one_turn_sends_a_bounded_part_of_a_file(tmp_path: Path) -> None:
     (tmp_path / "large.bin").write_bytes(b"z" * (100 * CHUNK))
     channel, transport = connect(StaticSite(str(tmp_path)))
     channel.dataReceived(get("/large.bin"))
-    head = len(transport.value()) - 63 * CHUNK
+    head = len(transport.value()) - 64 * CHUNK
     try:
-        assert 0 < head < 1000  # the response (one share) and 63 chunks, the rest later
+        assert 0 < head < 1000  # 64 chunks, the rest in a later turn
     finally:
         channel.factory.reactor.advance(0)
     assert len(transport.value()) == head + 100 * CHUNK

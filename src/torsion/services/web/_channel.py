@@ -15,8 +15,8 @@ then takes the next event from h11 and answers it, until something must wait:
 - **streaming** a large file (``_body`` is set): ``_pump`` writes chunks from
   disk until the transport pauses the channel or the body is done;
 - h11 needs more data, or the connection is closing;
-- one turn's share is done: after ``_BURST`` responses or chunks of a file
-  in one go, the loop goes on in a later turn of the reactor (``_later``),
+- this turn's shares are spent: after ``_BURST`` pipelined responses or
+  chunks of a file, the loop goes on in a later turn of the reactor (``_later``),
   so one client cannot hold the loop for long, whatever it pipelines, and a
   connection the transport has found broken is closed before much more work
   is done for it.
@@ -183,6 +183,7 @@ class HTTPChannel(Protocol):
         self._bodyBytes = 0
         self._timer: Any = None
         self._later: Any = None
+        self._shares = _BURST
         self._progress = 0.0
 
     def _newParser(self) -> h11.Connection:
@@ -193,6 +194,8 @@ class HTTPChannel(Protocol):
         self.conn = self._newParser()
         self.transport.registerProducer(self, True)
         self._clock = factory.reactor.seconds
+        #: A head no larger than this is within the size and request-line limits.
+        self._quickLimit = min(factory.maxHeaderBytes, factory.maxRequestLine - 10)
         self._progress = self._clock()
         self._timer = factory.reactor.callLater(factory.timeout, self._checkIdle)
 
@@ -238,12 +241,10 @@ class HTTPChannel(Protocol):
 
     def _answer(self) -> None:
         """Answer what h11 holds, in order, until something must wait."""
-        budget = _BURST
+        self._shares = _BURST
         body = self._body
-        if body is not None:  # going on with a file
-            budget = self._sendBody(body, budget)
-            if budget <= 0:
-                return
+        if body is not None and not self._sendBody(body):  # going on with a file
+            return
         while True:
             try:
                 event = self.conn.next_event()
@@ -266,17 +267,11 @@ class HTTPChannel(Protocol):
                 self._respond()
                 body = self._body
                 if body is not None:  # a large file: sent as the peer takes it
-                    budget = self._sendBody(body, budget - 1)
-                    if budget <= 0:
+                    if not self._sendBody(body):
                         return
                 elif not self._nextCycle():
                     return
-                else:
-                    budget -= 1
                 if self._paused or self._closing:
-                    return
-                if budget <= 0:
-                    self._yieldTurn()
                     return
             elif event is _NEED_DATA:
                 if self._ahead:  # all that was read ahead is answered
@@ -296,7 +291,7 @@ class HTTPChannel(Protocol):
         version = request.http_version
         close = version != b"1.1"
         length = 0
-        size = len(request.target)
+        size = len(request.method) + len(request.target)
         for name, value in request.headers:
             size += len(name) + len(value) + 4
             if name in _CONDITIONS:
@@ -307,8 +302,16 @@ class HTTPChannel(Protocol):
                 length = int(value)
         self._conditions = conditions
         self._closeAfter = close
+        if close or length or size > self._quickLimit:
+            return self._withinLimits(request, size, length)
+        return len(request.headers) <= self.factory.maxHeaderCount or self._withinLimits(
+            request, size, length
+        )
+
+    def _withinLimits(self, request: Any, size: int, length: int) -> bool:
+        """Check a request against each limit: True if it may be answered, else fail it."""
         factory = self.factory
-        if close and not version.startswith(b"1."):
+        if not request.http_version.startswith(b"1."):
             self._fail(400)  # HTTP/2.0 and the like, as Twisted answers them
         elif len(request.method) + len(request.target) + 10 > factory.maxRequestLine:
             self._fail(414)
@@ -427,22 +430,19 @@ class HTTPChannel(Protocol):
         self.transport.write(_head(status, headers, self._closeAfter))
         self._logAccess(status, length)
 
-    def _sendBody(self, body: _FileBody, budget: int) -> int:
-        """Send ``body`` with ``budget`` shares of this turn.
-
-        Returns the shares left once it is all sent, or 0 if the loop must stop
-        here: paused, closing, or out of shares (then it goes on next turn).
-        """
-        if budget > 0 and not (self._paused or self._closing):
-            budget -= self._pump(body, budget)
+    def _sendBody(self, body: _FileBody) -> bool:
+        """Send ``body`` with this turn's shares; True once it is all sent and the
+        next request may be answered, False if the loop must stop here."""
+        if self._paused or self._closing:
+            return False
+        shares = self._shares
+        if shares > 0:
+            shares = self._shares = shares - self._pump(body, shares)
             if self._body is None and not self._closing:  # all sent
-                if not self._nextCycle():
-                    return 0
-                if budget > 0:
-                    return budget
-        if budget <= 0 and not (self._paused or self._closing):
-            self._yieldTurn()
-        return 0
+                return self._nextCycle()
+        if shares <= 0 and self._body is not None and not (self._paused or self._closing):
+            self._yieldTurn()  # the rest of the file next turn
+        return False
 
     def _pump(self, body: _FileBody, budget: int) -> int:
         """Write chunks of ``body`` until it is all sent (then dropped), the transport
@@ -488,7 +488,11 @@ class HTTPChannel(Protocol):
         self._logAccess(status, length)
 
     def _nextCycle(self) -> bool:
-        """After a response: get ready for the next request, or close.  True if open."""
+        """After a response: get ready for the next request, or close.
+
+        True if the loop may go on: False if the connection closes, or if this
+        turn's shares are spent (the next request is answered next turn).
+        """
         self._progress = self._clock()
         if self._closeAfter or self._stopping:
             self._close()
@@ -505,6 +509,11 @@ class HTTPChannel(Protocol):
                 conn.start_next_cycle()
             except h11.LocalProtocolError:
                 self._close()  # (cannot happen: a CONNECT closes the connection)
+                return False
+            self._shares -= 1
+            if self._shares <= 0:  # they wait for the next turn
+                if not self._paused:
+                    self._yieldTurn()
                 return False
             return True
         self._close()  # ConnectionClosed: the peer sent EOF and nothing waits
