@@ -25,16 +25,16 @@ A response from memory (a small file, a listing, an error) is written with
 one ``writeSequence``; the head of a whole small file is serialized once per
 second and reused.
 
-Reading ahead: while a response waits on the peer (paused or streaming), the
-channel goes on reading, so an EOF or a reset is seen at once.  What arrives
-waits in h11's buffer and is counted: once ``maxPipelined`` requests (counted
-by the blank lines that end their heads: an upper bound) or more than
-``maxHeaderBytes`` bytes wait, the channel stops reading, and starts again
-only when it has answered everything it holds.  One read (64 KiB; 256 KiB
-over TLS) may bring more requests than the limit: they are answered in turn,
-and nothing more is read meanwhile.  A peer that shuts down its sending side
-(``readConnectionLost``) gets all the answers it asked for, then the
-connection closes.
+Reading ahead: while a response waits on the peer (paused or streaming) or on
+its turn, the channel goes on reading, so an EOF or a reset is seen at once.
+What arrives waits in h11's buffer and is counted: once ``maxPipelined``
+requests (counted by the blank lines that end their heads: an upper bound)
+or more than ``maxHeaderBytes`` bytes wait, the channel stops reading, and
+starts again only when it has answered everything it holds.  One read (64
+KiB; 256 KiB over TLS) may bring more requests than the limit: they are
+answered in turn, and nothing more is read meanwhile.  A peer that shuts
+down its sending side (``readConnectionLost``) gets all the answers it asked
+for, then the connection closes.
 
 h11 parses requests; responses are serialized here (they always carry a
 Content-Length, so framing is simple).  After a response the channel closes
