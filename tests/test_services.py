@@ -158,7 +158,7 @@ def test_discard_daytime_chargen(reactor: Any, run: Any) -> None:
 
 def proxyTo(reactor: Any, target: Any) -> Any:
     endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", target.getHost().port)
-    return listen(reactor, ProxyFactory(endpoint))
+    return listen(reactor, ProxyFactory(endpoint, reactor=reactor))
 
 
 def test_portforward_relays_a_megabyte_both_ways(reactor: Any, run: Any) -> None:
@@ -269,8 +269,75 @@ def test_portforward_target_down_closes_the_client(reactor: Any, run: Any) -> No
     run(defer.ensureDeferred(scenario()))
 
 
-def test_portforward_client_leaving_while_connecting(reactor: Any, run: Any) -> None:
-    """The client goes before the target answers: the attempt is cancelled."""
+class PendingEndpoint:
+    """A target whose connect never completes on its own: ``release()`` lets it go on."""
+
+    def __init__(self, real: Any = None) -> None:
+        self.real = real
+        self.cancelled: Deferred[None] = Deferred()
+        self._attempt: Deferred[Any] | None = None
+        self._factory: Any = None
+
+    def connect(self, factory: Any) -> Deferred[Any]:
+        self._factory = factory
+        self._attempt = Deferred(lambda d: self.cancelled.callback(None))
+        return self._attempt
+
+    def release(self) -> None:
+        assert self._attempt is not None
+        self.real.connect(self._factory).chainDeferred(self._attempt)
+
+
+def recordingProxy(reactor: Any, target: Any, **kw: Any) -> tuple[Any, list[Any]]:
+    """A listening ProxyFactory for ``target``, and the inbound sides it builds."""
+    factory = ProxyFactory(target, reactor=reactor, **kw)
+    inbound: list[Any] = []
+    original = factory.buildProtocol
+
+    def build(addr: Any) -> Any:
+        inbound.append(original(addr))
+        return inbound[-1]
+
+    factory.buildProtocol = build  # type: ignore[method-assign]
+    return listen(reactor, factory), inbound
+
+
+async def until(reactor: Any, condition: Any) -> None:
+    """Wait (a bounded number of short turns) until ``condition()`` holds."""
+    for _ in range(500):
+        if condition():
+            return
+        await wait(reactor, 0.01)
+    raise AssertionError("the condition never held")
+
+
+@pytest.mark.parametrize("leave", ["close", "reset", "reset after data"])
+def test_portforward_client_leaving_while_connecting(reactor: Any, run: Any, leave: str) -> None:
+    """The client goes before the target answers: the attempt is cancelled at once."""
+    pending = PendingEndpoint()
+    proxy, inbound = recordingProxy(reactor, pending, halfCloseTimeout=60)
+
+    async def scenario() -> None:
+        peer = await connect(reactor, proxy)
+        await until(reactor, lambda: inbound)
+        if leave == "close":
+            peer.transport.loseConnection()  # an EOF before any data: the client left
+        else:
+            if leave == "reset after data":
+                peer.transport.write(b"hello?")
+                await until(reactor, lambda: inbound[0]._earlySize)
+            peer.transport.abortConnection()
+        await pending.cancelled  # long before the half-close or connect timeouts
+        await peer.lost
+        await proxy.stopListening()
+
+    run(defer.ensureDeferred(scenario()))
+
+
+def test_portforward_client_leaving_while_connecting_to_a_real_target(
+    reactor: Any, run: Any
+) -> None:
+    """A target whose backlog is full: the connect attempt is dropped with the client."""
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(0)
@@ -278,17 +345,15 @@ def test_portforward_client_leaving_while_connecting(reactor: Any, run: Any) -> 
     for f in fillers:
         f.setblocking(False)
         f.connect_ex(silent.getsockname())
-    proxy = listen(
-        reactor,
-        ProxyFactory(TCP4ClientEndpoint(reactor, "127.0.0.1", silent.getsockname()[1])),
-    )
+    target = TCP4ClientEndpoint(reactor, "127.0.0.1", silent.getsockname()[1])
+    proxy, inbound = recordingProxy(reactor, target)
 
     async def scenario() -> None:
         peer = await connect(reactor, proxy)
-        await wait(reactor, 0.05)
-        peer.transport.loseConnection()
+        await until(reactor, lambda: inbound)
+        peer.transport.abortConnection()
         await peer.lost
-        await wait(reactor, 0.05)
+        await until(reactor, lambda: inbound[0]._connecting is None)
         await proxy.stopListening()
 
     try:
@@ -297,6 +362,111 @@ def test_portforward_client_leaving_while_connecting(reactor: Any, run: Any) -> 
         for f in fillers:
             f.close()
         silent.close()
+    # (The reactor fixture checks that no connect attempt, nor its timeout, is left.)
+
+
+def test_portforward_holds_what_comes_while_connecting(reactor: Any, run: Any) -> None:
+    """Data and a half-close sent before the target answers reach it once it does."""
+    target = listen(reactor, Factory.forProtocol(Upper))
+    pending = PendingEndpoint(TCP4ClientEndpoint(reactor, "127.0.0.1", target.getHost().port))
+    proxy, inbound = recordingProxy(reactor, pending)
+
+    async def scenario() -> None:
+        peer = await connect(reactor, proxy)
+        payload = os.urandom(1024 * 1024)  # more than is held: reading stops meanwhile
+        peer.transport.write(payload)
+        peer.transport.loseWriteConnection()
+        await until(reactor, lambda: inbound and inbound[0]._earlySize > 64 * 1024)
+        assert inbound[0].transport._reading is False
+        pending.release()
+        assert await peer.until(len(payload)) == payload.upper()
+        await peer.lost
+        await proxy.stopListening()
+        await target.stopListening()
+
+    run(defer.ensureDeferred(scenario()))
+
+
+class Silent(Protocol):
+    """Never answers, never closes (a half-close from the peer included)."""
+
+    def __init__(self) -> None:
+        self.lost: Deferred[None] = Deferred()
+
+    def readConnectionLost(self) -> None:
+        pass
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        self.lost.callback(None)
+
+
+async def halfCloseThroughProxy(reactor: Any, halfCloseTimeout: float) -> float:
+    """A client sends, half-closes and waits; the target never answers nor closes.
+
+    Returns how long the proxy took to close both of its sides.
+    """
+    silent: list[Silent] = []
+    target = listen(reactor, Factory.forProtocol(lambda: silent.append(Silent()) or silent[-1]))
+    endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", target.getHost().port)
+    proxy, inbound = recordingProxy(reactor, endpoint, halfCloseTimeout=halfCloseTimeout)
+    peer = await connect(reactor, proxy)
+    await until(reactor, lambda: inbound and inbound[0].peer)
+    outbound = inbound[0].peer
+    start = reactor.seconds()
+    peer.transport.write(b"one request")
+    peer.transport.loseWriteConnection()
+    await peer.lost
+    await until(reactor, lambda: outbound.transport.disconnected)
+    took: float = reactor.seconds() - start
+    # The target learns nothing (it neither reads nor writes any more): close it here.
+    silent[0].transport.abortConnection()
+    await silent[0].lost
+    await proxy.stopListening()
+    await target.stopListening()
+    return took
+
+
+def test_portforward_closes_an_idle_half_closed_pair(reactor: Any, run: Any) -> None:
+    took = run(defer.ensureDeferred(halfCloseThroughProxy(reactor, 0.2)))
+    assert 0.2 <= took < 5
+
+
+def test_portforward_closes_both_sides_at_the_first_eof_as_twisted(reactor: Any, run: Any) -> None:
+    took = run(defer.ensureDeferred(halfCloseThroughProxy(reactor, 0)))
+    assert took < 0.2
+
+
+class Trickle(Protocol):
+    """After the peer's EOF, answers with five chunks 0.1 s apart, then closes."""
+
+    def readConnectionLost(self) -> None:
+        self.left = 5
+        self._next()
+
+    def _next(self) -> None:
+        self.transport.write(b"chunk")
+        self.left -= 1
+        if self.left:
+            self.transport.reactor.callLater(0.1, self._next)
+        else:
+            self.transport.loseConnection()
+
+
+def test_portforward_half_closed_pair_lives_while_data_moves(reactor: Any, run: Any) -> None:
+    target = listen(reactor, Factory.forProtocol(Trickle))
+    endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", target.getHost().port)
+    proxy, _ = recordingProxy(reactor, endpoint, halfCloseTimeout=0.25)
+
+    async def scenario() -> None:
+        peer = await connect(reactor, proxy)
+        peer.transport.loseWriteConnection()
+        await peer.lost  # 0.4 s in all: longer than the timeout, never idle that long
+        assert peer.data == b"chunk" * 5
+        assert peer.reason is not None and peer.reason.check(error.ConnectionDone)
+        await proxy.stopListening()
+        await target.stopListening()
+
+    run(defer.ensureDeferred(scenario()))
 
 
 @pytest.mark.parametrize(
@@ -357,3 +527,41 @@ def test_web_service_checks_its_folder(tmp_path: Any) -> None:
     options = parser.parse_args(["--path", str(tmp_path / "missing")])
     with pytest.raises(ServiceError, match="is not a folder"):
         web.makeFactory(MemoryReactor(), options)
+
+
+def webOptions(*args: str) -> tuple[Any, argparse.Namespace]:
+    pytest.importorskip("h11")
+    web = find("web").load()
+    parser = argparse.ArgumentParser()
+    web.addOptions(parser)
+    return web, parser.parse_args(list(args))
+
+
+def test_web_service_limits_reach_the_factory(tmp_path: Any) -> None:
+    web, options = webOptions(
+        *("--path", str(tmp_path), "--allow-dotfiles", "--idle-timeout", "2.5"),
+        *("--max-header-size", "1000", "--max-header-count", "7", "--max-request-line", "300"),
+        *("--max-body-size", "99", "--max-pipelined", "3"),
+    )
+    factory = web.makeFactory(MemoryReactor(), options)
+    assert factory.site.dotfiles
+    assert (factory.timeout, factory.maxHeaderBytes, factory.maxHeaderCount) == (2.5, 1000, 7)
+    assert (factory.maxRequestLine, factory.maxBodyBytes, factory.maxPipelined) == (300, 99, 3)
+    web, options = webOptions("--path", str(tmp_path))
+    factory = web.makeFactory(MemoryReactor(), options)
+    assert not factory.site.dotfiles
+    assert (factory.timeout, factory.maxHeaderBytes, factory.maxHeaderCount) == (60, 16384, 100)
+    assert (factory.maxRequestLine, factory.maxBodyBytes, factory.maxPipelined) == (
+        8192,
+        1024 * 1024,
+        16,
+    )
+
+
+@pytest.mark.parametrize(
+    "args", [["--max-pipelined", "0"], ["--max-header-count", "x"], ["--idle-timeout", "-1"]]
+)
+def test_web_service_limits_must_be_positive(args: list[str], capsys: Any) -> None:
+    with pytest.raises(SystemExit):
+        webOptions(*args)
+    assert "is not a number above 0" in capsys.readouterr().err

@@ -61,12 +61,18 @@ class Transport(StringTransport):
     def writeSequence(self, data: Any) -> None:
         self.write(b"".join(data))
 
+    @property
+    def closing(self) -> bool:
+        """Closed or closing (a lingering close half-closes first)."""
+        return self.disconnecting or self.writeDisconnected
+
     def drain(self) -> None:
         """The peer read everything: resume a paused producer."""
         self.unread = 0
-        if self.paused and self.producer is not None:
+        if self.paused:
             self.paused = False
-            self.producer.resumeProducing()
+            if self.producer is not None:
+                self.producer.resumeProducing()
 
 
 @pytest.fixture
@@ -102,7 +108,7 @@ def test_get_and_keep_alive(site: StaticSite) -> None:
     assert first.headers["server"].startswith("torsion/")
     assert "date" in first.headers and "last-modified" in first.headers
     assert second.body == b"hello\n"
-    assert not transport.disconnecting
+    assert not transport.closing
 
 
 def test_pipelined_requests_answered_in_order(site: StaticSite) -> None:
@@ -126,11 +132,11 @@ def test_connection_close_and_http10(site: StaticSite) -> None:
     channel, transport = connect(site)
     channel.dataReceived(get("/hello.txt", "Connection: close"))
     assert parseResponses(transport.value())[0].headers["connection"] == "close"
-    assert transport.disconnecting
+    assert transport.closing
     channel, transport = connect(site)
     channel.dataReceived(b"GET /hello.txt HTTP/1.0\r\n\r\n")
     assert parseResponses(transport.value())[0].body == b"hello\n"
-    assert transport.disconnecting
+    assert transport.closing
 
 
 def test_other_methods_are_refused(site: StaticSite) -> None:
@@ -139,7 +145,7 @@ def test_other_methods_are_refused(site: StaticSite) -> None:
     response = parseResponses(transport.value())[0]
     assert response.status == 405
     assert response.headers["allow"] == "GET, HEAD"
-    assert not transport.disconnecting  # the body was read: the connection goes on
+    assert not transport.closing  # the body was read: the connection goes on
 
 
 @pytest.mark.parametrize(
@@ -159,7 +165,7 @@ def test_bad_requests_get_a_final_error(
     response = parseResponses(transport.value())[0]
     assert response.status == status
     assert response.headers["connection"] == "close"
-    assert transport.disconnecting
+    assert transport.closing
 
 
 def test_chunked_body_over_the_limit(site: StaticSite) -> None:
@@ -167,7 +173,7 @@ def test_chunked_body_over_the_limit(site: StaticSite) -> None:
     channel.dataReceived(get("/", "Transfer-Encoding: chunked", method="POST"))
     channel.dataReceived(b"8\r\n12345678\r\n8\r\n12345678\r\n")
     assert parseResponses(transport.value())[0].status == 413
-    assert transport.disconnecting
+    assert transport.closing
 
 
 def test_idle_connection_is_closed(site: StaticSite) -> None:
@@ -175,12 +181,12 @@ def test_idle_connection_is_closed(site: StaticSite) -> None:
     clock = channel.factory.reactor
     channel.dataReceived(get("/hello.txt"))
     clock.advance(4)
-    assert not transport.disconnecting
+    assert not transport.closing
     channel.dataReceived(get("/hello.txt"))  # progress: the timer starts again
     clock.advance(4)
-    assert not transport.disconnecting
+    assert not transport.closing
     clock.advance(2)
-    assert transport.disconnecting
+    assert transport.closing
     assert [r.status for r in parseResponses(transport.value())] == [200, 200]
 
 
@@ -190,7 +196,7 @@ def test_trickled_request_times_out_with_408(site: StaticSite) -> None:
     for byte in get("/hello.txt")[:20]:
         channel.dataReceived(bytes([byte]))
         clock.advance(1)  # bytes arrive, but no request completes
-    assert transport.disconnecting
+    assert transport.closing
     assert parseResponses(transport.value())[0].status == 408
 
 
@@ -247,16 +253,16 @@ def test_not_modified(site: StaticSite) -> None:
 def test_graceful_stop(site: StaticSite) -> None:
     channel, transport = connect(site)
     channel.stopGracefully()
-    assert transport.disconnecting  # idle: closed at once
+    assert transport.closing  # idle: closed at once
     transport = Transport(limit=CHUNK)
     channel, transport = connect(site, transport)
     channel.dataReceived(get("/big.bin"))
     channel.stopGracefully()
-    assert not transport.disconnecting  # the response goes on
+    assert not transport.closing  # the response goes on
     while transport.paused:
         transport.drain()
     assert parseResponses(transport.value())[0].body == BIG
-    assert transport.disconnecting
+    assert transport.closing
 
 
 def test_stalled_reader_is_dropped_after_the_timeout(site: StaticSite) -> None:
@@ -278,3 +284,241 @@ def test_connection_lost_mid_stream_closes_the_file(site: StaticSite) -> None:
     channel.connectionLost(None)
     assert body.file.closed
     assert not clock.getDelayedCalls()
+
+
+def streamingSite(tmp_path: Path) -> StaticSite:
+    """Every file is streamed from disk (none is kept in memory)."""
+    return StaticSite(str(tmp_path), maxCachedFile=-1)
+
+
+def test_many_pipelined_streamed_files_are_answered_without_recursion(
+    tmp_path: Path, site: StaticSite
+) -> None:
+    site = streamingSite(tmp_path)
+    channel, transport = connect(site)  # a transport that never pauses
+    count = 2000  # each streamed response used to nest a few frames deeper
+    channel.dataReceived(get("/hello.txt") * count)
+    for _ in range(count):
+        if channel._later is None:
+            break
+        channel.factory.reactor.advance(0)
+    responses = parseResponses(transport.value())
+    assert len(responses) == count
+    assert all(r.status == 200 and r.body == b"hello\n" for r in responses)
+    assert not transport.closing
+    assert channel._body is None
+
+
+def test_pipelined_requests_behind_a_paused_response(site: StaticSite) -> None:
+    transport = Transport(limit=CHUNK)
+    channel, transport = connect(site, transport, maxPipelined=4)
+    channel.dataReceived(get("/big.bin"))
+    assert transport.paused
+    assert transport.producerState == "producing"  # still reading: a reset would be seen
+    channel.dataReceived(get("/hello.txt") * 3)
+    assert transport.producerState == "producing"
+    channel.dataReceived(get("/hello.txt"))
+    assert transport.producerState == "paused"  # 4 wait: read no more
+    while transport.paused:
+        transport.drain()
+    responses = parseResponses(transport.value())
+    assert [r.status for r in responses] == [200] * 5
+    assert responses[0].body == BIG and responses[4].body == b"hello\n"
+    assert transport.producerState == "producing"  # all answered: reading again
+
+
+def test_read_ahead_is_bounded_in_bytes_too(site: StaticSite) -> None:
+    transport = Transport(limit=CHUNK)
+    channel, transport = connect(site, transport, maxHeaderBytes=1000)
+    channel.dataReceived(get("/big.bin"))
+    channel.dataReceived(get("/", "Content-Length: 1000", method="POST") + b"x" * 1000)
+    assert transport.producerState == "paused"
+    while transport.paused:
+        transport.drain()
+    assert [r.status for r in parseResponses(transport.value())] == [200, 405]
+    assert transport.producerState == "producing"
+
+
+def test_half_closed_peer_gets_every_answer(site: StaticSite) -> None:
+    transport = Transport(limit=CHUNK)
+    channel, transport = connect(site, transport)
+    channel.dataReceived(get("/big.bin") + get("/hello.txt"))
+    channel.readConnectionLost()
+    assert not transport.closing
+    while transport.paused:
+        transport.drain()
+    big, hello = parseResponses(transport.value())
+    assert big.body == BIG and hello.body == b"hello\n"
+    assert transport.closing  # then it closes
+    channel, transport = connect(site)
+    channel.readConnectionLost()  # nothing asked
+    assert transport.closing and transport.value() == b""
+
+
+def test_half_close_in_the_middle_of_a_request(site: StaticSite) -> None:
+    channel, transport = connect(site)
+    channel.dataReceived(b"GET /hello.txt HTTP/1.1\r\nHo")
+    channel.readConnectionLost()
+    assert parseResponses(transport.value())[0].status == 400
+    assert transport.closing
+
+
+@pytest.mark.parametrize(
+    ("method", "status"),
+    [
+        *[(m, 405) for m in ("POST", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH")],
+        ("BREW", 501),
+        ("M-SEARCH", 501),
+    ],
+)
+def test_methods_other_than_get_and_head(site: StaticSite, method: str, status: int) -> None:
+    channel, transport = connect(site)
+    channel.dataReceived(get("/hello.txt", method=method) + get("/hello.txt"))
+    refused, served = parseResponses(transport.value())
+    assert refused.status == status
+    assert ("allow" in refused.headers) == (status == 405)
+    assert served.body == b"hello\n"  # the connection goes on
+    assert not transport.closing
+
+
+def test_connect_is_refused_and_the_connection_closed(site: StaticSite) -> None:
+    channel, transport = connect(site)
+    channel.dataReceived(
+        b"CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n\x16\x03\x01tls"
+    )
+    (response,) = parseResponses(transport.value())
+    assert response.status == 405
+    assert response.headers["connection"] == "close"
+    assert transport.closing
+
+
+def test_unsupported_http_version(site: StaticSite) -> None:
+    channel, transport = connect(site)
+    channel.dataReceived(b"GET /hello.txt HTTP/2.0\r\nHost: x\r\n\r\n")
+    assert parseResponses(transport.value())[0].status == 400
+    assert transport.closing
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (get("/hello.txt", *[f"X-{i}: {i}" for i in range(10)]), 200),
+        (get("/hello.txt", *[f"X-{i}: {i}" for i in range(11)]), 431),
+        (get("/hello.txt?" + "a" * 60), 200),
+        (get("/hello.txt?" + "a" * 100), 414),
+        (b"GET /" + b"a" * 300, 414),  # a line still arriving, past the head's limit
+        (get("/hello.txt", "X: " + "a" * 300), 431),
+    ],
+)
+def test_header_count_and_request_line_limits(
+    site: StaticSite, request_bytes: bytes, status: int
+) -> None:
+    channel, transport = connect(
+        site, maxHeaderCount=11, maxRequestLine=100, maxHeaderBytes=256
+    )  # (Host is one of the headers)
+    channel.dataReceived(request_bytes)
+    assert parseResponses(transport.value())[0].status == status
+    assert transport.closing == (status != 200)
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "span"),
+    [
+        ("bytes=" + "9" * 5000 + "-", 416, None),
+        ("bytes=100-" + "9" * 5000, 206, (100, len(BIG) - 1)),
+        ("bytes=-" + "9" * 5000, 206, (0, len(BIG) - 1)),
+    ],
+)
+def test_huge_range_numbers(
+    site: StaticSite, header: str, status: int, span: tuple[int, int] | None
+) -> None:
+    channel, transport = connect(site, maxHeaderBytes=64 * 1024)
+    channel.dataReceived(get("/big.bin", f"Range: {header}"))
+    response = parseResponses(transport.value())[0]
+    assert response.status == status
+    if span is not None:
+        assert response.body == BIG[span[0] : span[1] + 1]
+    assert not transport.closing
+
+
+def test_stop_producing_drops_the_body(site: StaticSite) -> None:
+    transport = Transport(limit=CHUNK)
+    channel, transport = connect(site, transport)
+    channel.dataReceived(get("/big.bin") + get("/hello.txt"))
+    body = channel._body
+    channel.stopProducing()  # the transport failed
+    assert body.file.closed
+    transport.drain()  # nothing more is written
+    assert len(parseResponses(transport.value())) == 1
+
+
+def test_closing_lingers(site: StaticSite) -> None:
+    channel, transport = connect(site, linger=2)
+    clock = channel.factory.reactor
+    channel.dataReceived(get("/hello.txt", "Connection: close") + get("/hello.txt"))
+    assert transport.writeDisconnected and not transport.disconnecting  # half-closed
+    channel.dataReceived(get("/hello.txt") * 100)  # discarded
+    assert len(parseResponses(transport.value())) == 1
+    channel.writeConnectionLost()  # the response went out: the peer has 2 s to close
+    clock.advance(1.9)
+    assert not transport.disconnecting
+    clock.advance(0.1)
+    assert transport.disconnecting
+    channel.connectionLost(None)
+    assert not clock.getDelayedCalls()
+
+
+def test_lingering_ends_at_the_peers_eof(site: StaticSite) -> None:
+    channel, transport = connect(site)
+    channel.dataReceived(b"BAD REQUEST LINE\r\n\r\n")
+    assert transport.writeDisconnected and not transport.disconnecting
+    channel.writeConnectionLost()
+    channel.readConnectionLost()
+    assert transport.disconnecting
+    channel.connectionLost(None)
+    assert not channel.factory.reactor.getDelayedCalls()
+
+
+def test_a_stalled_lingering_close_is_aborted(site: StaticSite) -> None:
+    transport = Transport(limit=CHUNK)
+    channel, transport = connect(site, transport, timeout=5)
+    channel.dataReceived(get("/big.bin", "Connection: close"))
+    while transport.paused:
+        transport.drain()  # the body is written; the transport still holds it
+    assert transport.writeDisconnected and not transport.disconnected
+    channel.factory.reactor.advance(6)  # the peer takes none of it
+    assert transport.disconnected
+
+
+def test_one_turn_answers_a_bounded_number_of_requests(site: StaticSite) -> None:
+    channel, transport = connect(site)  # a transport that never pauses
+    clock = channel.factory.reactor
+    channel.dataReceived(get("/hello.txt") * 150)
+    assert len(parseResponses(transport.value())) == 64  # the rest in later turns
+    assert len(clock.getDelayedCalls()) == 2  # the idle timer, and the next turn
+    channel.dataReceived(get("/hello.txt"))  # waits its turn, in order
+    assert len(parseResponses(transport.value())) == 64
+    clock.advance(0)  # (runs the turns that follow too)
+    assert len(parseResponses(transport.value())) == 151
+    assert channel._later is None and len(clock.getDelayedCalls()) == 1
+
+
+def test_one_turn_sends_a_bounded_part_of_a_file(tmp_path: Path) -> None:
+    (tmp_path / "large.bin").write_bytes(b"z" * (100 * CHUNK))
+    channel, transport = connect(StaticSite(str(tmp_path)))
+    channel.dataReceived(get("/large.bin"))
+    head = len(transport.value()) - 64 * CHUNK
+    try:
+        assert 0 < head < 1000  # 64 chunks, the rest in a later turn
+    finally:
+        channel.factory.reactor.advance(0)
+    assert len(transport.value()) == head + 100 * CHUNK
+    assert channel._body is None
+
+
+def test_connection_lost_cancels_the_next_turn(site: StaticSite) -> None:
+    channel, _ = connect(site)
+    channel.dataReceived(get("/hello.txt") * 100)
+    assert channel._later is not None
+    channel.connectionLost(None)
+    assert not channel.factory.reactor.getDelayedCalls()

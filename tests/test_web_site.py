@@ -221,6 +221,13 @@ def test_cache_budget_is_respected(root: Path) -> None:
         (b"bytes=-", 100, None),
         (b"bytes=5", 100, None),
         (b"bytes=1-2-3", 100, None),
+        # Numbers past Python's int-digits limit, read for what they mean.
+        (b"bytes=" + b"9" * 5000 + b"-", 100, False),
+        (b"bytes=0-" + b"9" * 5000, 100, (0, 99)),
+        (b"bytes=-" + b"9" * 5000, 100, (0, 99)),
+        (b"bytes=" + b"0" * 5000 + b"5-" + b"0" * 5000 + b"9", 100, (5, 9)),
+        (b"bytes=" + b"9" * 5000 + b"-" + b"9" * 4999, 100, False),
+        (b"bytes=-" + b"0" * 5000, 100, False),
     ],
 )
 def test_parse_range(header: bytes, size: int, expected: Any) -> None:
@@ -267,3 +274,77 @@ def test_file_entries_are_bounded_in_number(root: Path, monkeypatch: Any) -> Non
     for name in (b"/hello.txt", b"/page.html", b"/data.bin"):
         assert isinstance(site.lookup(name), FileEntry)
     assert list(site._files) == [str(root / "page.html"), str(root / "data.bin")]
+
+
+@pytest.fixture
+def dotted(root: Path) -> Path:
+    """``root`` with hidden files and folders, and visible links to them."""
+    (root / ".env").write_text("SECRET=1")
+    (root / ".git").mkdir()
+    (root / ".git" / "config").write_text("[core]")
+    (root / "sub" / ".hidden.txt").write_text("hidden")
+    os.symlink(root / ".env", root / "env-link.txt")
+    os.symlink(root / ".git", root / "git-link")
+    (root / "dotindex").mkdir()
+    os.symlink(root / ".env", root / "dotindex" / "index.html")
+    return root
+
+
+HIDDEN = [
+    b"/.env",
+    b"/.git/config",
+    b"/.git/",
+    b"/.git",
+    b"/sub/.hidden.txt",
+    b"/%2eenv",
+    b"/%2Egit/config",
+    b"/sub%2f.hidden.txt",
+    b"/./.env",
+    b"/sub/./.hidden.txt",
+    b"//.env",
+    b"/.env?x=1",
+    b"http://example.org/.env",
+    b"/env-link.txt",  # a visible link to a hidden file
+    b"/git-link/config",
+    b"/git-link/",
+]
+
+
+@pytest.mark.parametrize("target", HIDDEN)
+def test_hidden_names_are_not_served(dotted: Path, target: bytes) -> None:
+    result = lookup(dotted, target)
+    assert isinstance(result, Refusal), result
+    assert result.status == 404
+
+
+def test_hidden_index_is_not_served(dotted: Path) -> None:
+    listing = lookup(dotted, b"/dotindex/")
+    assert isinstance(listing, Listing)  # the index is a link to .env: listed instead
+    assert b"index.html" not in listing.body
+
+
+def test_hidden_names_are_not_listed(dotted: Path) -> None:
+    body = lookup(dotted, b"/").body + lookup(dotted, b"/sub/").body
+    for name in (b".env", b".git", b".hidden", b"env-link", b"git-link"):
+        assert name not in body
+    assert b'href="hello.txt"' in body
+
+
+@pytest.mark.parametrize("target", HIDDEN)
+def test_hidden_names_can_be_allowed(dotted: Path, target: bytes) -> None:
+    result = lookup(dotted, target, dotfiles=True)
+    assert not isinstance(result, Refusal), result
+
+
+def test_allowed_hidden_names_are_listed(dotted: Path) -> None:
+    body = lookup(dotted, b"/", dotfiles=True).body
+    for name in (b".env", b".git/", b"env-link.txt", b"git-link/"):
+        assert b'href="' + name + b'"' in body
+
+
+def test_a_hidden_root_is_served(tmp_path: Path) -> None:
+    root = tmp_path / ".site"
+    root.mkdir()
+    (root / "page.txt").write_text("visible")
+    assert lookup(root, b"/page.txt").body == b"visible"
+    assert isinstance(lookup(root, b"/"), Listing)

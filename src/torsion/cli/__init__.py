@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 import torsion
 from torsion import reactors
 from torsion.cli import _logging
-from torsion.services import ServiceError, ServiceInfo, known
+from torsion.services import ServiceError, ServiceInfo, known, seconds
 
 __all__ = ["main"]
 
@@ -81,22 +81,12 @@ def _serviceOptions() -> _Parser:
     )
     parent.add_argument(
         "--grace",
-        type=_seconds,
+        type=seconds,
         default=10.0,
         metavar="SECONDS",
         help="on SIGINT/SIGTERM, how long open connections may take to finish (default: 10)",
     )
     return parent
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds")
-    return value
 
 
 def _buildParser(services: dict[str, ServiceInfo]) -> tuple[_Parser, dict[str, Any]]:

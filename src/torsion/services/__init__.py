@@ -25,7 +25,15 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, Protocol
 
-__all__ = ["ENTRY_POINT_GROUP", "Service", "ServiceError", "ServiceInfo", "find", "known"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Service",
+    "ServiceError",
+    "ServiceInfo",
+    "find",
+    "known",
+    "seconds",
+]
 
 ENTRY_POINT_GROUP = "torsion.services"
 
@@ -37,6 +45,17 @@ _BUILTIN = {
     "portforward": "torsion.services.portforward:service",
     "web": "torsion.services.web:service",
 }
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds")
+    return value
 
 
 class ServiceError(Exception):

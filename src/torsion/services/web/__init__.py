@@ -3,6 +3,8 @@
 It serves a folder with keep-alive, HEAD, byte ranges (206/416), conditional
 requests (304 on If-Modified-Since or If-None-Match), Content-Type from the
 file name, HTML directory listings, and refuses paths that leave the folder.
+Names that start with a dot are hidden unless ``--allow-dotfiles`` is given.
+Each limit on what a client may send has an option (see ``addOptions``).
 HTTP parsing is h11's, installed with ``pip install 'torsion[web]'``.
 ``_site`` decides what to send, ``_channel`` speaks HTTP on a connection.
 """
@@ -31,6 +33,54 @@ def _positive(kind: type) -> Any:
     return convert
 
 
+#: The limits on each client: option, WebFactory argument, type, default, metavar, help.
+_LIMITS = [
+    (
+        "--idle-timeout",
+        "timeout",
+        float,
+        60.0,
+        "SECONDS",
+        "close connections that make no progress for this long; 408 if a request was half-sent",
+    ),
+    (
+        "--max-header-size",
+        "maxHeaderBytes",
+        int,
+        16 * 1024,
+        "BYTES",
+        "largest request head (request line and header fields), else 431; "
+        "also how many bytes of pipelined requests are read ahead",
+    ),
+    ("--max-header-count", "maxHeaderCount", int, 100, "N", "most header fields, else 431"),
+    (
+        "--max-request-line",
+        "maxRequestLine",
+        int,
+        8 * 1024,
+        "BYTES",
+        "longest request line (method, target, version), else 414",
+    ),
+    (
+        "--max-body-size",
+        "maxBodyBytes",
+        int,
+        1024 * 1024,
+        "BYTES",
+        "largest request body read (and discarded), else 413",
+    ),
+    (
+        "--max-pipelined",
+        "maxPipelined",
+        int,
+        16,
+        "N",
+        "while a response waits on a slow client, stop reading once N more "
+        "requests wait behind it",
+    ),
+]
+
+
 class WebService:
     name = "web"
     summary = "serve the files of a folder over HTTP/1.1 (needs torsion[web])"
@@ -47,19 +97,21 @@ class WebService:
             help="answer 403 for folders without an index.html instead of listing them",
         )
         parser.add_argument(
-            "--idle-timeout",
-            type=_positive(float),
-            default=60.0,
-            metavar="SECONDS",
-            help="close connections that make no progress for this long (default: 60)",
+            "--allow-dotfiles",
+            action="store_true",
+            help="serve and list files and folders whose names start with a dot "
+            "(.git/, .env ...); by default they are answered 404, as if absent",
         )
-        parser.add_argument(
-            "--max-header-size",
-            type=_positive(int),
-            default=16 * 1024,
-            metavar="BYTES",
-            help="largest request head accepted, else 431 (default: 16384)",
-        )
+        limits = parser.add_argument_group("limits on each client")
+        for flag, _, kind, default, metavar, what in _LIMITS:
+            shown = f"{default:g}" if kind is float else default
+            limits.add_argument(
+                flag,
+                type=_positive(kind),
+                default=default,
+                metavar=metavar,
+                help=f"{what} (default: {shown})",
+            )
         parser.add_argument(
             "--access-log",
             action="store_true",
@@ -81,14 +133,9 @@ class WebService:
             raise ServiceError(f"--path {root!r} is not a folder")
         if not os.access(root, os.R_OK | os.X_OK):
             raise ServiceError(f"--path {root!r} cannot be read")
-        site = StaticSite(root, listings=options.listing)
-        return WebFactory(
-            reactor,
-            site,
-            timeout=options.idle_timeout,
-            maxHeaderBytes=options.max_header_size,
-            accessLog=options.access_log,
-        )
+        site = StaticSite(root, listings=options.listing, dotfiles=options.allow_dotfiles)
+        limits = {name: getattr(options, flag[2:].replace("-", "_")) for flag, name, *_ in _LIMITS}
+        return WebFactory(reactor, site, accessLog=options.access_log, **limits)
 
 
 service = WebService()

@@ -9,6 +9,12 @@ bytes (file names are bytes on POSIX) and split into segments: a NUL byte is a
 with ``realpath`` and must stay inside the root, so a symbolic link that leads
 out of it is a 404.  Only regular files and directories are ever served.
 
+Hidden names: unless ``dotfiles`` is true, a file or folder whose name starts
+with a dot (``.git/``, ``.env``) is answered 404, as if absent, and left out
+of listings.  The rule applies to the segments of the request (decoded, so
+``%2e`` is a dot) and again to the resolved path below the root, so a
+symbolic link (or an ``index.html`` that is one) cannot lead to a hidden name.
+
 Speed: a target that resolved to a file is remembered for ``ROUTE_TTL``
 seconds, so a repeated request costs one dict lookup and one ``stat``.  The
 ``stat`` (modification time, size and inode) always revalidates the
@@ -158,11 +164,13 @@ class StaticSite:
         indexNames: tuple[str, ...] = ("index.html", "index.htm"),
         maxCachedFile: int = 256 * 1024,
         cacheBudget: int = 64 * 1024 * 1024,
+        dotfiles: bool = False,
         clock: Any = time.monotonic,
     ) -> None:
         self.root = os.path.realpath(root)
         self._rootPrefix = os.path.join(self.root, "")
         self.listings = listings
+        self.dotfiles = dotfiles
         self.indexNames = indexNames
         self.maxCachedFile = maxCachedFile
         self.cacheBudget = cacheBudget
@@ -200,15 +208,18 @@ class StaticSite:
             return Refusal(400)
         segments = decoded.split(b"/")
         parts: list[str] = []
+        hidden = not self.dotfiles
         for segment in segments:
             if segment == b"..":
                 return Refusal(403)
             if segment and segment != b".":
+                if hidden and segment[:1] == b".":
+                    return Refusal(404)
                 parts.append(os.fsdecode(segment))
         wantsDirectory = segments[-1] == b""
         real = os.path.realpath(os.path.join(self.root, *parts))
-        if real != self.root and not real.startswith(self._rootPrefix):
-            return Refusal(404)  # a symbolic link leads out of the root
+        if not self._allowed(real):
+            return Refusal(404)  # a symbolic link leads out of the root, or to a hidden name
         try:
             st = os.stat(real)
         except PermissionError:
@@ -230,12 +241,12 @@ class StaticSite:
 
     def _directory(self, real: str, parts: list[str]) -> FileEntry | Listing | Refusal:
         for name in self.indexNames:
-            index = os.path.join(real, name)
+            index = os.path.realpath(os.path.join(real, name))
             try:
                 st = os.stat(index)
             except OSError:
                 continue
-            if stat.S_ISREG(st.st_mode):
+            if stat.S_ISREG(st.st_mode) and self._allowed(index):
                 return self._entry(index, st)
         if not self.listings:
             return Refusal(403)
@@ -286,7 +297,9 @@ class StaticSite:
         with os.scandir(real) as it:
             entries = sorted(it, key=lambda e: e.name)
         for e in entries:
-            if e.is_symlink() and not self._inside(e.path):
+            if (e.name.startswith(".") and not self.dotfiles) or (
+                e.is_symlink() and not self._allowed(os.path.realpath(e.path))
+            ):
                 continue
             try:
                 st = e.stat()
@@ -314,9 +327,16 @@ class StaticSite:
         )
         return page.encode("utf-8")
 
-    def _inside(self, path: str) -> bool:
-        real = os.path.realpath(path)
-        return real == self.root or real.startswith(self._rootPrefix)
+    def _allowed(self, real: str) -> bool:
+        """Whether resolved path ``real`` may be served: inside the root, and not hidden."""
+        if real == self.root:
+            return True
+        if not real.startswith(self._rootPrefix):
+            return False
+        if self.dotfiles:
+            return True
+        below = real[len(self._rootPrefix) :]
+        return not below.startswith(".") and "/." not in below
 
 
 def _text(name: str) -> str:
@@ -325,35 +345,50 @@ def _text(name: str) -> str:
     return html.escape(shown)
 
 
+#: Byte positions at or past this many are all treated alike: no file is that large.
+#: (Python refuses to convert a decimal of over 4,300 digits to int; a Range header
+#: may hold one.)
+_HUGE = 10**18
+
+
+def _position(digits: bytes) -> int:
+    """A byte position from a string of ASCII digits, capped at ``_HUGE``."""
+    significant = digits.lstrip(b"0")
+    return int(significant or b"0") if len(significant) <= 18 else _HUGE
+
+
 def parseRange(value: bytes, size: int) -> tuple[int, int] | Literal[False] | None:
     """Read a ``Range`` header for a body of ``size`` bytes.
 
     Returns ``(first, last)`` (inclusive) for one satisfiable range, False
     when the range cannot be satisfied (416), and None when the header is to
     be ignored (not ``bytes=``, malformed, or several ranges: the whole body
-    is sent instead, as RFC 9110 allows).
+    is sent instead, as RFC 9110 allows).  Numbers of any length are read as
+    RFC 9110 means them: a first position past the end is unsatisfiable, a
+    last position or a suffix length past the end reaches the end.
     """
     unit, sep, spec = value.partition(b"=")
     if not sep or unit.strip().lower() != b"bytes" or b"," in spec:
         return None
     first, sep, last = spec.strip().partition(b"-")
-    if not sep or not (first.isdigit() or last.isdigit()):
+    if not sep:
         return None
     if not first:  # the last N bytes
         if not last.isdigit():
             return None
-        count = int(last)
+        count = _position(last)
         if count == 0 or size == 0:
             return False
         return (max(size - count, 0), size - 1)
     if not first.isdigit() or (last and not last.isdigit()):
         return None
-    start = int(first)
-    if last and int(last) < start:
+    start = _position(first)
+    end = _position(last) if last else _HUGE
+    if end < start:
         return None
     if start >= size:
         return False
-    return (start, min(int(last), size - 1) if last else size - 1)
+    return (start, min(end, size - 1))
 
 
 def evaluate(entry: FileEntry, headers: dict[bytes, bytes]) -> tuple[int, int, int]:
