@@ -95,6 +95,8 @@ def tables(results: list[Result], systems: list[str]) -> str:
         probe = f.get("probe") or {}
         stall = f"{probe['max_ms']:.0f} ms" if "max_ms" in probe else "-"
         exit_ = f.get("exit", f.get("exit_statuses", "-"))
+        if "clean_exit" in r.checks:
+            exit_ = f"{exit_} ({'clean' if r.checks['clean_exit'][0] else 'NOT clean'})"
         out.append(
             f"| {r.scenario} | {r.system} | {len(r.tracebacks)} | {fds} | {rss} | {stall}"
             f" | {exit_} |"
@@ -102,10 +104,11 @@ def tables(results: list[Result], systems: list[str]) -> str:
     return "\n".join(out)
 
 
-def as_json(results: list[Result], opts: Options, started: float) -> dict[str, Any]:
+def as_json(results: list[Result], opts: Options, started: float, idle: float) -> dict[str, Any]:
     return {
         "short": opts.short,
         "seconds": time.monotonic() - started,
+        "idle_before": idle,
         "machine": c.machine(),
         "results": [
             {
@@ -145,13 +148,17 @@ def main(argv: list[str] | None = None) -> int:
     bad = [n for n in names if n not in BY_NAME] + [s for s in systems if s not in SYSTEMS]
     if bad:
         p.error(f"unknown scenario or system: {', '.join(bad)}")
+    idle = c.cpu_idle(1.0)  # others' load on this machine skews the figures
     started = time.monotonic()
     opts = options(a.short, torsion_src=a.torsion_src)
     results = run(names, systems, opts)
     print(tables(results, systems))
-    print(f"\n{time.monotonic() - started:.0f} s; logs in {opts.work / 'logs'}")
+    print(
+        f"\n{time.monotonic() - started:.0f} s; CPU idle before the run {idle:.0%};"
+        f" logs in {opts.work / 'logs'}"
+    )
     path = a.json or opts.work / "results.json"
-    path.write_text(json.dumps(as_json(results, opts, started), indent=1, default=str))
+    path.write_text(json.dumps(as_json(results, opts, started, idle), indent=1, default=str))
     return 0 if all(r.passed or r.skipped for r in results) else 1
 
 

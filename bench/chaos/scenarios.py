@@ -27,6 +27,7 @@ def _mb(n: float) -> str:
 def reset_download(ctx: Ctx) -> None:
     """Many clients start a GET of the large file, read 64 KiB and reset."""
     p = ctx.params
+    ctx.concurrent(p["workers"])
     request = clients.get_request(f"/{fuzz.LARGE}")
     deadline = time.monotonic() + p["max_seconds"]
     with ctx.usage() as u:
@@ -90,6 +91,7 @@ def pipelined_reset(ctx: Ctx) -> None:
 def fuzz_requests(ctx: Ctx) -> None:
     """A seeded corpus of malformed requests, one per connection, many at a time."""
     p = ctx.params
+    ctx.concurrent(p["workers"])
     cases = fuzz.corpus(p["seed"], p["requests"])
     outcomes = fuzz.run(ctx.port, cases, p["workers"], p["quiet"])
     tally = fuzz.tally(outcomes)
@@ -117,6 +119,7 @@ _SLOW_HEAD = b"GET /small.txt HTTP/1.1\r\nHost: chaos\r\n"
 def slowloris(ctx: Ctx) -> None:
     """Hundreds of connections that send a request head one byte per second, never ending it."""
     p = ctx.params
+    ctx.concurrent(p["conns"])
     socks = clients.open_many(ctx.port, p["conns"])
     try:
         held = clients.hold(
@@ -136,6 +139,7 @@ def tls_stall(ctx: Ctx) -> None:
     p = ctx.params
     hello = clients.client_hello()
     half = hello[: len(hello) // 2]
+    ctx.concurrent(p["conns"])
     socks = clients.open_many(ctx.target.tls_port, p["conns"])
     try:
         held = clients.hold(socks, p["seconds"], lambda i: half if i % 2 else b"")
@@ -151,6 +155,7 @@ def tls_stall(ctx: Ctx) -> None:
 def emfile(ctx: Ctx) -> None:
     """More connections than a 64-descriptor limit allows; then they all leave."""
     p = ctx.params
+    ctx.concurrent(p["conns"])
     flood = clients.open_many(ctx.port, p["conns"], wait=1.0)
     try:
         time.sleep(0.5)  # let the server take what it can
@@ -185,6 +190,7 @@ def emfile(ctx: Ctx) -> None:
 def chargen_reset(ctx: Ctx) -> None:
     """Clients that read 16 KiB of chargen's stream and reset while it writes."""
     p = ctx.params
+    ctx.concurrent(p["workers"])
     deadline = time.monotonic() + p["max_seconds"]
     with ctx.usage() as u:
         done = clients.in_parallel(
@@ -211,6 +217,7 @@ def chargen_reset(ctx: Ctx) -> None:
 def churn_scenario(ctx: Ctx) -> None:
     """Connect, echo 64 bytes, close, as fast as an asyncio client can (bench/churn.py)."""
     p = ctx.params
+    ctx.concurrent(p["concurrency"])
     r = churn.run_client("asyncio", ctx.port, p["seconds"], p["concurrency"])
     ctx.figure("connections", r["connections"])
     ctx.figure("failed", r["failed"])
@@ -282,6 +289,7 @@ def portforward_halfclose(ctx: Ctx) -> None:
 def portforward_pending(ctx: Ctx) -> None:
     """Clients that leave while the upstream connect is still pending (its SYN dropped)."""
     p = ctx.params
+    ctx.concurrent(p["clients"])
     socks = [clients.connect(ctx.port) for _ in range(p["clients"])]
     time.sleep(0.3)  # the server accepts and starts connecting upstream
     held = ctx.target.snapshot().fds
@@ -322,7 +330,7 @@ SCENARIOS = [
         "a seeded corpus of malformed requests (hand-written cases, then mutations)",
         "web",
         fuzz_requests,
-        short={"requests": 300, "seed": 15, "workers": 32, "quiet": 1.0},
+        short={"requests": 300, "seed": 15, "workers": 32, "quiet": 0.5},
         full={"requests": 600, "seed": 15, "workers": 32, "quiet": 2.0},
     ),
     Scenario(
@@ -330,7 +338,7 @@ SCENARIOS = [
         "hundreds of connections trickling a request head, one byte a second",
         "web",
         slowloris,
-        short={"conns": 100, "seconds": 3, "every": 1.0},
+        short={"conns": 100, "seconds": 2, "every": 0.5},
         full={"conns": 500, "seconds": 70, "every": 1.0},
     ),
     Scenario(
@@ -347,7 +355,7 @@ SCENARIOS = [
         "more connections than a 64-descriptor limit allows, held, then all closed",
         "echo",
         emfile,
-        short={"conns": 100, "hold": 2, "recover": 5, "max_cpu_percent": 25},
+        short={"conns": 100, "hold": 1, "recover": 5, "max_cpu_percent": 25},
         full={"conns": 200, "hold": 10, "recover": 10, "max_cpu_percent": 25},
         nofile=64,
     ),
@@ -364,7 +372,7 @@ SCENARIOS = [
         "connect, echo 64 bytes, close, over and over (RSS and descriptors after)",
         "echo",
         churn_scenario,
-        short={"seconds": 3, "concurrency": 8},
+        short={"seconds": 2, "concurrency": 8},
         full={"seconds": 30, "concurrency": 16},
     ),
     Scenario(
@@ -382,7 +390,7 @@ SCENARIOS = [
         "clients close after one exchange; the upstream never closes (64 descriptors)",
         "portforward",
         portforward_halfclose,
-        short={"clients": 60, "timeout": 0.5},
+        short={"clients": 60, "timeout": 0.5, "settle": 1.5},
         full={"clients": 100, "timeout": 1.0},
         nofile=64,
         upstream="hold",
@@ -392,7 +400,7 @@ SCENARIOS = [
         "clients leave while the upstream connect is pending (the upstream drops SYNs)",
         "portforward",
         portforward_pending,
-        short={"clients": 10, "wait": 3},
+        short={"clients": 10, "wait": 2, "settle": 1.5},
         full={"clients": 20, "wait": 40},
         probe=None,
         upstream="blackhole",
