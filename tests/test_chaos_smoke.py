@@ -74,3 +74,14 @@ def test_scenario_short_form(name: str, options: runner.Options) -> None:
     if result.skipped:
         pytest.skip(result.skipped)
     assert result.passed, result.explain() + "\n  " + result.headline
+
+
+def test_table_puts_the_systems_side_by_side() -> None:
+    ok = runner.Result("churn", "torsion", headline="100 connections")
+    ok.checks["clean_exit"] = (True, "exit status 0")
+    ok.figures.update(exit=0, fds_before=7, fds_after=7)
+    bad = runner.Result("churn", "twist", headline="90 connections")
+    bad.checks["fds_back"] = (False, "9 descriptors")
+    text = cli.tables([ok, bad], ["torsion", "twist"])
+    assert "| churn | 100 connections | 90 connections | pass | FAIL: fds_back |" in text
+    assert "| churn | torsion | 0 | 7 -> 7 | - | - | 0 (clean) |" in text
