@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 import pytest
 
 from _programs import ADDRESS, Program, environment
+from torsion import reactors
 
 
 def torsion(*args: str, extraPath: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -151,7 +153,7 @@ def test_port_in_use(servers: list[Program]) -> None:
 # ------------------------------------------------------------ services
 
 
-@pytest.mark.parametrize("backend", ["select", "poll", "epoll"])
+@pytest.mark.parametrize("backend", reactors.available())
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_echo_round_trip_and_signals(servers: list[Program], backend: str, sig: int) -> None:
     server = start(servers, "--reactor", backend, "run", "echo", "--listen", LOCAL)
@@ -174,6 +176,44 @@ def test_open_connections_are_closed_on_sigterm(servers: list[Program]) -> None:
     status, _, log = server.finish(signal.SIGTERM)
     assert status == 0, log
     assert "waiting up to 5s for 1 open connection(s)" in log
+
+
+def _storm(server: Program, sig: int, count: int = 500, gap: float = 0.002) -> None:
+    """Send ``sig`` every ``gap`` seconds until the process has exited (at most ``count``)."""
+    for _ in range(count):
+        try:
+            server.proc.send_signal(sig)
+        except ProcessLookupError:
+            return
+        if server.proc.poll() is not None:
+            return
+        time.sleep(gap)  # the storm's pace, not a synchronisation
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("openConnection", [False, True])
+def test_a_signal_storm_still_exits_0(
+    servers: list[Program], sig: int, openConnection: bool
+) -> None:
+    # Signals keep coming while the reactor shuts down and after run() has
+    # returned: the second is logged and ignored, the third stops the grace
+    # period, the rest change nothing, and the exit status stays 0.
+    server = start(servers, "run", "echo", "--listen", LOCAL, "--grace", "30")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as s:
+        if openConnection:
+            s.sendall(b"ping")
+            assert recvExactly(s, 4) == b"ping"
+        else:
+            s.close()
+        _storm(server, sig)
+        status, _, log = server.finish()
+    name = signal.Signals(sig).name
+    assert status == 0, log
+    assert "Traceback" not in log
+    assert f"Received {name}, shutting down." in log
+    if openConnection:  # else the stop is over before the second signal
+        assert f"Received {name} again while shutting down: ignored" in log
+        assert f"Received {name} a third time: shutting down without waiting." in log
 
 
 def test_several_listen_addresses(servers: list[Program]) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from torsion import defer
+from torsion._defer.core import _reportUnhandledAtShutdown
 from torsion.defer import Deferred, fail, succeed
 from torsion.failure import Failure
 from torsion.task import Clock
@@ -536,13 +537,13 @@ def test_failure_handed_to_waiting_deferred_is_not_reported_for_inner(
 
 def test_report_unhandled_at_shutdown(caplog: pytest.LogCaptureFixture) -> None:
     gc.collect()
-    defer._reportUnhandledAtShutdown()  # anything left by earlier tests
+    _reportUnhandledAtShutdown()  # anything left by earlier tests
     with caplog.at_level(logging.ERROR, logger="torsion.defer"):
         held = [fail(ValueError("held1")), fail(KeyError("held2"))]
         handled = fail(IndexError())
         handled.addErrback(lambda f: None)
-        assert defer._reportUnhandledAtShutdown() == 2
-        assert defer._reportUnhandledAtShutdown() == 0
+        assert _reportUnhandledAtShutdown() == 2
+        assert _reportUnhandledAtShutdown() == 0
         messages = [r.getMessage() for r in caplog.records]
         assert len(messages) == 2
         assert "held1" in messages[0] and "held2" in messages[1]

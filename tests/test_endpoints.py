@@ -569,17 +569,6 @@ def test_tls_endpoints_verify(reactor: Any, run: Any, tmp_path: Any) -> None:
     run(defer.ensureDeferred(scenario()))
 
 
-def test_process_endpoints_are_reexported() -> None:
-    import torsion.endpoints as endpoints
-    from torsion import _process_endpoints
-
-    assert endpoints.ProcessEndpoint is _process_endpoints.ProcessEndpoint
-    assert endpoints.StandardIOEndpoint is _process_endpoints.StandardIOEndpoint
-    assert {"ProcessEndpoint", "StandardIOEndpoint"} <= set(endpoints.__all__)
-    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
-        endpoints.Nope  # noqa: B018
-
-
 def test_tcp6_client_resolves_names_to_ipv6(reactor: Any, run: Any, monkeypatch: Any) -> None:
     if not socket.has_ipv6:
         pytest.skip("no IPv6")

@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 
-from torsion import _process_reap, defer, error
-from torsion._process_endpoints import ProcessAddress, ProcessEndpoint, StandardErrorBehavior
+from torsion import defer, error
+from torsion._process import reap as _process_reap
+from torsion._process.addresses import ProcessAddress
+from torsion.endpoints import ProcessEndpoint, StandardErrorBehavior
 from torsion.failure import Failure
 from torsion.protocol import Factory, ProcessProtocol, Protocol
 

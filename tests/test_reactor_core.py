@@ -410,10 +410,10 @@ def test_close_releases_descriptors() -> None:
     assert after <= before | {max(after, key=int)}
 
 
-def test_errors_defined_elsewhere_are_reachable_from_torsion_error() -> None:
-    from torsion import _tlserrors, unix
+def test_tls_and_unix_errors_are_the_same_classes_in_torsion_error() -> None:
+    from torsion import ssl, unix
 
-    assert error.HostnameMismatchError is _tlserrors.HostnameMismatchError
+    assert error.HostnameMismatchError is ssl.HostnameMismatchError
     assert issubclass(error.TLSError, error.SSLError)
     assert error.NoSuchFileError is unix.NoSuchFileError
     assert issubclass(error.NoSuchFileError, error.ConnectError)
@@ -447,3 +447,51 @@ def test_unhandled_deferred_errors_still_held_are_reported_at_shutdown(
 
     gc.collect()
     assert "nobody handled me" not in caplog.text
+
+
+def test_shutdown_signals_second_is_ignored_third_stops_waiting(
+    reactor: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A graceful stop waits on a 'before shutdown' Deferred that never fires
+    # by itself.  The second signal changes nothing; the third goes on.
+    import signal
+
+    from torsion import defer
+
+    events: list[str] = []
+    grace: defer.Deferred[None] = defer.Deferred()
+
+    def before() -> defer.Deferred[None]:
+        events.append("before")
+        reactor.callLater(0, reactor.sigTerm, signal.SIGTERM)  # the second
+        reactor.callLater(0.05, checkStillWaiting)
+        return grace
+
+    def checkStillWaiting() -> None:
+        events.append("still waiting" if not grace.called else "went on")
+        reactor.sigInt(signal.SIGINT)  # the third
+
+    reactor.addSystemEventTrigger("before", "shutdown", before)
+    reactor.addSystemEventTrigger("during", "shutdown", lambda: events.append("during"))
+    reactor.callWhenRunning(reactor.sigTerm, signal.SIGTERM)  # the first
+    with caplog.at_level(logging.INFO, logger="torsion"):
+        reactor.run(installSignalHandlers=False)
+    assert events == ["before", "still waiting", "during"]
+    messages = [r.getMessage() for r in caplog.records]
+    assert "Received SIGTERM, shutting down." in messages
+    assert any("SIGTERM again while shutting down: ignored" in m for m in messages)
+    assert any("SIGINT a third time: shutting down without waiting" in m for m in messages)
+    grace.callback(None)  # late: nothing runs twice
+    assert events == ["before", "still waiting", "during"]
+
+
+def test_a_signal_after_a_stop_by_code_does_not_stop_twice(reactor: Any) -> None:
+    import signal
+
+    def stopThenSignal() -> None:
+        reactor.stop()
+        reactor.sigTerm(signal.SIGTERM)
+
+    reactor.callWhenRunning(stopThenSignal)
+    reactor.run(installSignalHandlers=False)  # no ReactorNotRunning escapes
+    assert not reactor.running

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from torsion import defer, error
-from torsion._process_endpoints import PipeAddress, StandardIOEndpoint
+from torsion import defer, error, reactors
+from torsion.endpoints import StandardIOEndpoint
 from torsion.failure import Failure
 from torsion.protocol import Factory, Protocol
-from torsion.stdio import StandardIO
+from torsion.stdio import PipeAddress, StandardIO
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -241,19 +241,12 @@ PROGRAM = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("backend", ["select", "poll", "epoll"])
+@pytest.mark.parametrize("backend", reactors.available())
 @pytest.mark.parametrize("stdin", ["pipe", "file"])
 def test_program_on_real_stdio(backend: str, stdin: str, tmp_path: Path) -> None:
     payload = os.urandom(200_000).hex().encode()
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), TORSION_REACTOR=backend)
     program = PROGRAM
-    try:
-        import torsion.endpoints as endpoints
-
-        if not hasattr(endpoints, "StandardIOEndpoint"):
-            raise ImportError
-    except ImportError:
-        program = PROGRAM.replace("torsion.endpoints", "torsion._process_endpoints")
     if stdin == "pipe":
         proc = subprocess.run(
             [sys.executable, "-c", program],

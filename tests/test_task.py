@@ -231,18 +231,20 @@ def test_looping_call_repr() -> None:
 
 
 def test_looping_call_default_clock_is_the_global_reactor(monkeypatch: pytest.MonkeyPatch) -> None:
-    imported: list[str] = []
+    from torsion import _global
+
+    asked: list[str] = []
     fake = object()
 
-    def fake_import(name: str) -> object:
-        imported.append(name)
+    def fake_global() -> object:
+        asked.append("global")
         return fake
 
-    monkeypatch.setattr(task.importlib, "import_module", fake_import)
+    monkeypatch.setattr(_global, "globalReactor", fake_global)
     lc = LoopingCall(lambda: None)
-    assert imported == []  # nothing imported until the clock is needed
+    assert asked == []  # nothing looked up until the clock is needed
     assert lc.clock is fake
-    assert imported == ["torsion.reactor"]
+    assert asked == ["global"]
 
 
 # -- deferLater -------------------------------------------------------------------

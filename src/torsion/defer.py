@@ -1,33 +1,35 @@
 """Deferreds: results that arrive later, under the names of ``twisted.internet.defer``.
 
-The implementation lives in private modules: ``_defer_core`` (Deferred, its
-callback runner, unhandled-error reporting, asyncio interop), ``_inline``
-(inlineCallbacks and coroutines) and ``_defer_tools`` (DeferredList, race,
-locks, queues).  This module only gathers the public names.
+The implementation lives in ``torsion._defer``: ``core`` (Deferred, its
+callback runner, unhandled-error reporting, asyncio interop), ``inline``
+(inlineCallbacks and coroutines), ``tools`` (DeferredList, race, locks,
+queues) and ``errors``.  This module only gathers the public names.
 """
 
 from __future__ import annotations
 
-from torsion._defer_core import (
-    AlreadyCalledError,
-    AlreadyTryingToLockError,
-    AlreadyWaitingError,
-    CancelledError,
+from torsion._defer.core import (
     Deferred,
-    FailureGroup,
-    FirstError,
-    NotACoroutineError,
-    QueueOverflow,
-    QueueUnderflow,
-    TimeoutError,
-    _reportUnhandledAtShutdown,
     fail,
     getDebugging,
     passthru,
     setDebugging,
     succeed,
 )
-from torsion._defer_tools import (
+from torsion._defer.errors import (
+    AlreadyCalledError,
+    AlreadyTryingToLockError,
+    AlreadyWaitingError,
+    CancelledError,
+    FailureGroup,
+    FirstError,
+    NotACoroutineError,
+    QueueOverflow,
+    QueueUnderflow,
+    TimeoutError,
+)
+from torsion._defer.inline import ensureDeferred, inlineCallbacks, returnValue
+from torsion._defer.tools import (
     FAILURE,
     SUCCESS,
     DeferredList,
@@ -40,7 +42,7 @@ from torsion._defer_tools import (
     maybeDeferred,
     race,
 )
-from torsion._inline import ensureDeferred, inlineCallbacks, returnValue
+from torsion._util import publish
 from torsion.failure import Failure
 
 __all__ = [
@@ -62,7 +64,6 @@ __all__ = [
     "QueueOverflow",
     "QueueUnderflow",
     "TimeoutError",
-    "_reportUnhandledAtShutdown",
     "ensureDeferred",
     "execute",
     "fail",
@@ -77,3 +78,5 @@ __all__ = [
     "setDebugging",
     "succeed",
 ]
+
+publish(globals(), __all__)

@@ -8,6 +8,7 @@ messages are torsion's own and always say what went wrong and where.
 from __future__ import annotations
 
 import errno as _errno
+import os as _os
 import socket as _socket
 from typing import Any
 
@@ -31,11 +32,14 @@ __all__ = [
     "ConnectionRefusedError",
     "DNSLookupError",
     "FileDescriptorOverrun",
+    "HandshakeTimeoutError",
+    "HostnameMismatchError",
     "InvalidAddressError",
     "MessageLengthError",
     "MulticastJoinError",
     "NoProtocol",
     "NoRouteError",
+    "NoSuchFileError",
     "NotConnectingError",
     "NotListeningError",
     "PeerVerifyError",
@@ -49,11 +53,14 @@ __all__ = [
     "SSLError",
     "ServiceNameUnknownError",
     "TCPTimedOutError",
+    "TLSError",
     "TimeoutError",
     "UnknownHostError",
     "UnsupportedAddressFamily",
     "UnsupportedSocketType",
+    "UntrustedCertificateError",
     "UserError",
+    "VerificationError",
     "VerifyError",
     "getConnectError",
 ]
@@ -341,25 +348,73 @@ def getConnectError(e: BaseException | tuple[int, str]) -> ConnectError:
     return cls(number, message)
 
 
-# Errors defined next to the code that raises them, importable from here too.
-# They are loaded on first use, so importing torsion.error stays cheap (the TLS
-# ones pull in the ssl module).
-_ELSEWHERE = {
-    "TLSError": "torsion._tlserrors",
-    "VerificationError": "torsion._tlserrors",
-    "HostnameMismatchError": "torsion._tlserrors",
-    "UntrustedCertificateError": "torsion._tlserrors",
-    "HandshakeTimeoutError": "torsion._tlserrors",
-    "NoSuchFileError": "torsion.unix",
-}
+# ------------------------------------------------ TLS (see torsion._tls.errors)
 
 
-def __getattr__(name: str) -> Any:
-    module = _ELSEWHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'torsion.error' has no attribute {name!r}")
-    import importlib
+class TLSError(SSLError):
+    """The TLS handshake or a TLS record failed; ``reason`` is OpenSSL's code for it."""
 
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    def __init__(self, message: str, sslError: BaseException | None = None) -> None:
+        super().__init__(None, message)
+        self.message = message
+        self.sslError = sslError
+        self.reason: str | None = getattr(sslError, "reason", None)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class VerificationError(TLSError, VerifyError):
+    """The peer's certificate failed verification (``verifyMessage`` says how)."""
+
+    _what = "the peer's certificate failed verification"
+
+    def __init__(
+        self,
+        verifyMessage: str,
+        verifyCode: int | None = None,
+        hostname: str | None = None,
+        sslError: BaseException | None = None,
+    ) -> None:
+        self.verifyMessage = verifyMessage
+        self.verifyCode = verifyCode
+        self.hostname = hostname
+        super().__init__(f"{self._describe()}: {verifyMessage}", sslError)
+
+    def _describe(self) -> str:
+        return self._what
+
+
+class HostnameMismatchError(VerificationError):
+    """The peer's certificate is not valid for the host name (or address) asked for."""
+
+    def _describe(self) -> str:
+        return f"the peer's certificate is not valid for {self.hostname!r}"
+
+
+class UntrustedCertificateError(VerificationError):
+    """The peer's certificate does not chain to a trusted authority."""
+
+    _what = "the peer's certificate is not signed by a trusted authority"
+
+
+class HandshakeTimeoutError(TLSError, TimeoutError):
+    """The TLS handshake did not complete in time."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(f"the TLS handshake did not complete within {timeout:g}s")
+        self.timeout = timeout
+
+
+# ------------------------------------------------------------------- UNIX
+
+
+class NoSuchFileError(ConnectError):
+    """There is no UNIX socket at this path."""
+
+    def __init__(self, path: bytes) -> None:
+        super().__init__(_errno.ENOENT, _os.fsdecode(path))
+        self.path = path
+
+    def __str__(self) -> str:
+        return f"no UNIX socket at {_os.fsdecode(self.path)!r}: no such file or directory."

@@ -12,6 +12,7 @@ import random
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from torsion import _log, error
+from torsion._global import globalReactor
 from torsion.failure import Failure
 
 if TYPE_CHECKING:
@@ -186,9 +187,7 @@ class ReconnectingClientFactory(ClientFactory):
             connector.connect()
 
         if self.clock is None:
-            from torsion.reactors import getGlobal
-
-            self.clock = getGlobal()
+            self.clock = globalReactor()
         self._callID = self.clock.callLater(self.delay, reconnector)
 
     def stopTrying(self) -> None:

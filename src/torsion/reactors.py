@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from torsion import error
 
 if TYPE_CHECKING:
-    from torsion._core.reactor import Reactor
+    from torsion._reactor import Reactor
 
 __all__ = ["available", "create", "getGlobal", "install", "installed"]
 
@@ -47,17 +47,17 @@ def _resolveName(name: str | None) -> str:
 
 def create(name: str | None = None) -> Reactor:
     """Create a new, independent reactor on backend ``name`` (see module docs)."""
-    from torsion._core.reactor import Reactor
+    from torsion._reactor import Reactor
 
     backend_name = _resolveName(name)
-    module = importlib.import_module(f"torsion._backends.{backend_name}")
+    module = importlib.import_module(f"torsion._core.backends.{backend_name}")
     return Reactor(module.Backend())
 
 
 def installed() -> Reactor | None:
     """The global reactor, if one is installed."""
     r = sys.modules.get("torsion.reactor")
-    from torsion._core.reactor import Reactor
+    from torsion._reactor import Reactor
 
     return r if isinstance(r, Reactor) else None
 
@@ -71,16 +71,11 @@ def install(reactor: Reactor | str | None = None) -> Reactor:
     import torsion
 
     sys.modules["torsion.reactor"] = reactor  # type: ignore[assignment]
-    torsion.reactor = reactor  # type: ignore[assignment]
+    vars(torsion)["reactor"] = reactor  # what `from torsion import reactor` finds
     return reactor
 
 
 def getGlobal() -> Reactor:
     """The global reactor, installing the default one if needed (typed access)."""
     r = installed()
-    if r is None:
-        import torsion.reactor  # noqa: F401  (installs the default)
-
-        r = installed()
-        assert r is not None
-    return r
+    return install() if r is None else r

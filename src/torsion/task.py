@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import bisect
 import builtins
-import importlib
 import logging
 import sys
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, NoReturn, TypeVar
 
-from torsion import _log
+from torsion import _global, _log
 from torsion._core.timers import DelayedCall
 from torsion.defer import Deferred, ensureDeferred, maybeDeferred
 from torsion.failure import Failure
@@ -35,8 +34,8 @@ _logger = logging.getLogger("torsion.task")
 
 
 def _globalReactor() -> Any:
-    # Imported on first use only: importing torsion.reactor installs it.
-    return importlib.import_module("torsion.reactor")
+    # Looked up on first use only: the global reactor is installed then.
+    return _global.globalReactor()
 
 
 class Clock:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from torsion import defer
+from torsion._global import globalReactor
 from torsion.failure import Failure
 
 if TYPE_CHECKING:
@@ -46,9 +47,7 @@ def deferToThreadPool(
 
 def deferToThread(f: Callable[..., _T], *args: Any, **kwargs: Any) -> defer.Deferred[_T]:
     """Run ``f`` in the global reactor's thread pool; return a Deferred of its result."""
-    from torsion.reactors import getGlobal
-
-    reactor = getGlobal()
+    reactor = globalReactor()
     return deferToThreadPool(reactor, reactor.getThreadPool(), f, *args, **kwargs)
 
 
@@ -63,9 +62,7 @@ def callMultipleInThread(
     tupleList: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]],
 ) -> None:
     """Run each ``(f, args, kwargs)`` in order, in one thread of the global pool."""
-    from torsion.reactors import getGlobal
-
-    getGlobal().callInThread(_runMultiple, tupleList)
+    globalReactor().callInThread(_runMultiple, tupleList)
 
 
 def blockingCallFromThread(reactor: Any, f: Callable[..., Any], *a: Any, **kw: Any) -> Any:
@@ -75,7 +72,7 @@ def blockingCallFromThread(reactor: Any, f: Callable[..., Any], *a: Any, **kw: A
     in the calling thread.  Calling this from the reactor thread would deadlock,
     so it raises RuntimeError instead.
     """
-    from torsion._core.reactor import currentThreadIsIO
+    from torsion._core.base import currentThreadIsIO
 
     if currentThreadIsIO(reactor):
         raise RuntimeError("blockingCallFromThread called from the reactor thread: it would hang")

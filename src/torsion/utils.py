@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from torsion import defer, error
+from torsion._global import globalReactor
 from torsion.failure import Failure
 from torsion.protocol import ProcessProtocol
 
@@ -27,9 +28,7 @@ def _spawn(
     *protocolArgs: Any,
 ) -> defer.Deferred[Any]:
     if reactor is None:
-        from torsion.reactors import getGlobal
-
-        reactor = getGlobal()
+        reactor = globalReactor()
     if isinstance(args, (str, bytes)):
         raise TypeError(
             f"args must be a sequence of str or bytes, not a single {type(args).__name__}"

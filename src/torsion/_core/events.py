@@ -24,13 +24,15 @@ _Trigger = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 
 
 class ThreePhaseEvent:
-    __slots__ = ("after", "before", "during", "firing")
+    __slots__ = ("after", "before", "during", "firing", "waiting")
 
     def __init__(self) -> None:
         self.before: list[_Trigger] = []
         self.during: list[_Trigger] = []
         self.after: list[_Trigger] = []
         self.firing = False
+        #: True while the firing waits for Deferreds of ``before`` triggers.
+        self.waiting = False
 
     def addTrigger(
         self, phase: str, f: Callable[..., Any], args: tuple[Any, ...], kw: dict[str, Any]
@@ -69,11 +71,20 @@ class ThreePhaseEvent:
         if not waiting:
             self._continue(None)
             return
-        from torsion.defer import DeferredList
+        from torsion._defer.tools import DeferredList
 
+        self.waiting = True
         DeferredList(waiting).addCallback(self._continue)
 
+    def stopWaiting(self) -> None:
+        """Go on with ``during`` and ``after`` now, without waiting for ``before``'s Deferreds."""
+        if self.waiting:
+            self._continue(None)
+
     def _continue(self, ignored: object) -> None:
+        if not self.firing:
+            return  # stopWaiting() went on already
+        self.waiting = False
         for phase in (self.during, self.after):
             while phase:
                 f, args, kw = phase.pop(0)
@@ -85,7 +96,7 @@ class ThreePhaseEvent:
 
 
 def _isDeferred(obj: object) -> bool:
-    from torsion.defer import Deferred
+    from torsion._defer.core import Deferred
 
     return isinstance(obj, Deferred)
 

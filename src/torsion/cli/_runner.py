@@ -19,13 +19,18 @@ process exits 0.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
+import threading
 import weakref
+from collections.abc import Iterator
 from typing import Any
 
 from torsion import defer, reactors
+from torsion._endpoints.stream import _WrappingFactory
 from torsion.address import IPv4Address, IPv6Address, UNIXAddress
-from torsion.endpoints import _WrappingFactory, serverFromString
+from torsion.endpoints import serverFromString
 from torsion.failure import Failure
 from torsion.services import Service
 
@@ -190,6 +195,34 @@ class _Server:
         return done
 
 
+@contextlib.contextmanager
+def _signalsUntilExit(reactor: Any) -> Iterator[None]:
+    """SIGINT/SIGTERM stop the reactor while it runs, and are ignored afterwards.
+
+    The reactor's own handlers would be replaced by the defaults when ``run()``
+    returns, and a signal in the rest of the process's exit would kill it
+    (exit status 143 instead of 0).  These handlers go straight from
+    forwarding to the reactor (which logs a second signal and stops waiting on
+    a third, see ``ReactorCore._onShutdownSignal``) to ignoring, with no
+    default handler in between; the process exits with them in place.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handlers: dict[int, Any] = {signal.SIGINT: reactor.sigInt, signal.SIGTERM: reactor.sigTerm}
+
+    def forward(number: int, frame: Any) -> None:
+        handlers[number](number, frame)
+
+    for number in handlers:
+        signal.signal(number, forward)
+    try:
+        yield
+    finally:
+        for number in handlers:
+            signal.signal(number, signal.SIG_IGN)
+
+
 def run(name: str, service: Service, options: argparse.Namespace) -> None:
     """Serve ``service`` until SIGINT/SIGTERM; RunError/UsageError if it cannot start."""
     reactor = reactors.create(options.reactor)
@@ -200,7 +233,8 @@ def run(name: str, service: Service, options: argparse.Namespace) -> None:
         if not server.failed:
             reactor.addSystemEventTrigger("before", "shutdown", server.shutdown)
             reactor.callWhenRunning(server.announce)
-            reactor.run()
+            with _signalsUntilExit(reactor):
+                reactor.run(installSignalHandlers=False)
         if server.failed:
             server.stopListening()
             raise RunError(server.error)

@@ -6,7 +6,7 @@ import errno
 import os
 import select as _select
 
-from torsion._backends import ERROR, READ, WRITE
+from torsion._core.backends import ERROR, READ, WRITE
 
 
 class Backend:

@@ -18,6 +18,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from torsion import defer, error
+from torsion._process.addresses import PipeAddress, ProcessAddress
 from torsion.failure import Failure
 from torsion.protocol import ProcessProtocol
 
@@ -25,35 +26,12 @@ if TYPE_CHECKING:
     from torsion.defer import Deferred
 
 __all__ = [
-    "PipeAddress",
-    "ProcessAddress",
     "ProcessEndpoint",
     "StandardErrorBehavior",
     "StandardIOEndpoint",
 ]
 
 _logger = logging.getLogger("torsion.process")
-
-
-class _NoAddress:
-    """An address with nothing to say: all instances of a class are equal."""
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self)
-
-    def __hash__(self) -> int:
-        return hash(type(self))
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
-
-
-class ProcessAddress(_NoAddress):
-    """The address of either end of a process transport."""
-
-
-class PipeAddress(_NoAddress):
-    """The address of either end of StandardIO."""
 
 
 class StandardErrorBehavior(enum.Enum):
@@ -169,7 +147,7 @@ class StandardIOEndpoint:
         """Connect a protocol from ``stdioProtocolFactory``; fires with the StandardIO."""
         stdio = self._stdio
         if stdio is None:
-            from torsion.stdio import StandardIO as stdio
+            from torsion._process.stdio import StandardIO as stdio
         return defer.execute(
             stdio, stdioProtocolFactory.buildProtocol(PipeAddress()), reactor=self._reactor
         )

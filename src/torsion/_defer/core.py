@@ -64,23 +64,14 @@ from collections.abc import Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, NoReturn, ParamSpec, TypeVar
 
 from torsion import _log
+from torsion._defer.errors import AlreadyCalledError, CancelledError, TimeoutError
 from torsion.failure import Failure, _from_exception
 
 if TYPE_CHECKING:
     import asyncio
 
 __all__ = [
-    "AlreadyCalledError",
-    "AlreadyTryingToLockError",
-    "AlreadyWaitingError",
-    "CancelledError",
     "Deferred",
-    "FailureGroup",
-    "FirstError",
-    "NotACoroutineError",
-    "QueueOverflow",
-    "QueueUnderflow",
-    "TimeoutError",
     "fail",
     "getDebugging",
     "passthru",
@@ -93,72 +84,6 @@ _U = TypeVar("_U")
 _P = ParamSpec("_P")
 
 _logger = logging.getLogger("torsion.defer")
-
-
-# -- exceptions -----------------------------------------------------------------
-
-
-class AlreadyCalledError(Exception):
-    """A Deferred was fired (callback or errback) a second time."""
-
-
-class CancelledError(Exception):
-    """A Deferred was cancelled."""
-
-
-class TimeoutError(Exception):
-    """A Deferred timed out (see ``Deferred.addTimeout``)."""
-
-
-class AlreadyWaitingError(Exception):
-    """Something is already waiting on this object and only one waiter is allowed."""
-
-
-class NotACoroutineError(TypeError):
-    """A coroutine (or generator) was expected and something else was given."""
-
-
-class AlreadyTryingToLockError(Exception):
-    """A lock was asked to be taken by a caller that is already waiting for it."""
-
-
-class QueueOverflow(Exception):
-    """A DeferredQueue is full."""
-
-
-class QueueUnderflow(Exception):
-    """Too many callers are already waiting on a DeferredQueue."""
-
-
-class FirstError(Exception):
-    """The first failure of a DeferredList: ``subFailure`` happened at ``index``."""
-
-    def __init__(self, failure: Failure, index: int) -> None:
-        super().__init__(failure, index)
-        self.subFailure = failure
-        self.index = index
-
-    def __repr__(self) -> str:
-        return f"FirstError[#{self.index}, {self.subFailure.value!r}]"
-
-    def __str__(self) -> str:
-        return f"FirstError[#{self.index}, {self.subFailure}]"
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, FirstError):
-            return (self.subFailure, self.index) == (other.subFailure, other.index)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash((id(self.subFailure), self.index))
-
-
-class FailureGroup(Exception):
-    """Every Deferred given to ``race`` failed; ``failures`` lists why, in order."""
-
-    def __init__(self, failures: list[Failure]) -> None:
-        super().__init__()
-        self.failures = failures
 
 
 # -- debugging ------------------------------------------------------------------
@@ -766,7 +691,9 @@ class Deferred(Generic[_T]):
         cls, coro: Coroutine[Deferred[Any], Any, _U] | Generator[Deferred[Any], Any, _U]
     ) -> Deferred[_U]:
         """Run ``coro`` (which may ``await`` Deferreds) and fire with what it returns."""
-        return _inline._startCoroutine(coro)
+        from torsion._defer.inline import _startCoroutine  # inline builds on this module
+
+        return _startCoroutine(coro)
 
     def asFuture(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[_T]:
         """An asyncio Future on ``loop`` with this Deferred's result; cancelling it cancels us."""
@@ -864,6 +791,3 @@ def fail(result: Failure | BaseException | None = None) -> Deferred[Any]:
     d: Deferred[Any] = Deferred()
     d.errback(result)
     return d
-
-
-from torsion import _inline  # noqa: E402  (circular: _inline builds on Deferred)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import select
 
-from torsion._backends import READ, WRITE
+from torsion._core.backends import READ, WRITE
 
 assert select.POLLIN == READ and select.POLLOUT == WRITE
 

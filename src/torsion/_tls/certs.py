@@ -416,7 +416,7 @@ class PrivateCertificate(Certificate):
     def options(self, *authorities: Certificate) -> Any:
         """Server options presenting this certificate; with ``authorities``,
         clients must present a certificate signed by one of them."""
-        from torsion.ssl import CertificateOptions, trustRootFromCertificates
+        from torsion._tls.options import CertificateOptions, trustRootFromCertificates
 
         trustRoot = trustRootFromCertificates(list(authorities)) if authorities else None
         return CertificateOptions(

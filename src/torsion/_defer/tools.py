@@ -14,16 +14,8 @@ from types import CoroutineType, TracebackType
 from typing import Any, Generic, ParamSpec, TypeVar
 
 from torsion import _log
-from torsion._defer_core import (
-    Deferred,
-    FailureGroup,
-    FirstError,
-    QueueOverflow,
-    QueueUnderflow,
-    _logger,
-    fail,
-    succeed,
-)
+from torsion._defer.core import Deferred, _logger, fail, succeed
+from torsion._defer.errors import FailureGroup, FirstError, QueueOverflow, QueueUnderflow
 from torsion.failure import Failure
 
 __all__ = [

@@ -1,4 +1,7 @@
-"""The reactor: one loop that runs timers, thread calls and I/O readiness.
+"""The reactor core: one loop that runs timers, thread calls and I/O readiness.
+
+It imports no transport: the methods that create them (``listenTCP`` ...
+``spawnProcess``) and ``resolve`` live one layer up, in ``torsion._reactor``.
 
 Theory of operation
 -------------------
@@ -24,13 +27,11 @@ Lifecycle (as in Twisted): ``run()`` -> ``startRunning()`` fires ``startup``;
 its ``during`` phase sets ``running`` and installs signal handlers; ``stop()``
 marks the reactor and the next turn fires ``shutdown``, whose ``during`` phase
 disconnects every selectable and calls ``crash()``, which ends the loop.
-SIGINT/SIGTERM call ``stop()`` through ``callFromThread``.
+SIGINT/SIGTERM call ``stop()`` through ``callFromThread`` (``torsion._core.signals``).
 """
 
 from __future__ import annotations
 
-import signal
-import socket
 import threading
 import time
 from collections import deque
@@ -38,18 +39,18 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from torsion import _log, error
-from torsion._backends import ERROR, READ, WRITE
+from torsion._core.backends import ERROR, READ, WRITE
 from torsion._core.events import ThreePhaseEvent
+from torsion._core.signals import ShutdownSignals
 from torsion._core.timers import DelayedCall, TimerQueue
 from torsion._core.waker import Waker
 from torsion.failure import Failure
 
 if TYPE_CHECKING:
-    from torsion._backends import Backend
-    from torsion.defer import Deferred
+    from torsion._core.backends import Backend
     from torsion.threadpool import ThreadPool
 
-__all__ = ["Reactor"]
+__all__ = ["ReactorCore", "currentThreadIsIO"]
 
 _READ_EVENTS = READ | ERROR
 _WRITE_EVENTS = WRITE | ERROR
@@ -65,8 +66,11 @@ def _toFailure(why: Any) -> Any:
     return Failure(error.ConnectionLost(f"unexpected doRead/doWrite result {why!r}"))
 
 
-class Reactor:
-    """An event loop with Twisted's reactor API, on one readiness backend."""
+class ReactorCore:
+    """The event loop of Twisted's reactor API on one readiness backend, without transports.
+
+    ``torsion._reactor.Reactor`` adds the methods that create transports.
+    """
 
     callLater: Callable[..., DelayedCall]
     seconds: Callable[[], float]
@@ -90,9 +94,9 @@ class Reactor:
         self._justStopped = False
         self._startedBefore = False
         self._installSignalHandlers = False
-        self._savedSignals: dict[int, Any] = {}
-        self._savedWakeupFd: int | None = None
+        self._signals = ShutdownSignals(self.sigInt, self.sigTerm, self._waker.writeFileno)
         self._exitSignal: int | None = None
+        self._shutdownSignals = 0
         self._ioThread: int | None = None
         self.threadpool: ThreadPool | None = None
         self._threadpoolShutdownID: Any = None
@@ -332,8 +336,8 @@ class Reactor:
         try:
             self.mainLoop()
         finally:
-            self._restoreSignals()
-            from torsion.defer import _reportUnhandledAtShutdown
+            self._signals.restore()
+            from torsion._defer.core import _reportUnhandledAtShutdown
 
             _reportUnhandledAtShutdown()
 
@@ -353,7 +357,7 @@ class Reactor:
     def _reallyStartRunning(self) -> None:
         self.running = True
         if self._installSignalHandlers:
-            self._handleSignals()
+            self._signals.install()
 
     def stop(self) -> None:
         """Stop the loop after the shutdown triggers have run."""
@@ -454,194 +458,41 @@ class Reactor:
         """Let the thread pool grow to ``size`` threads."""
         self.getThreadPool().adjustPoolsize(maxthreads=size)
 
-    def resolve(self, name: str, timeout: Any = (1, 3, 11, 45)) -> Deferred[str]:
-        """Resolve a host name to an IPv4 address string (in a thread)."""
-        from torsion import defer, threads
-
-        if not isinstance(name, str):
-            return defer.fail(TypeError(f"host name must be str, got {type(name).__name__}"))
-        if not name:
-            return defer.succeed("0.0.0.0")
-        if _isIPv4(name):
-            return defer.succeed(name)
-
-        def lookup() -> str:
-            try:
-                return socket.gethostbyname(name)
-            except (OSError, UnicodeError) as e:
-                raise error.DNSLookupError(f"address {name!r} not found: {e}")
-
-        d = threads.deferToThreadPool(self, self.getThreadPool(), lookup)
-        total = sum(timeout) if isinstance(timeout, (tuple, list)) else timeout
-        if total:
-
-            def timedOut(failure: Any, _t: float) -> Any:
-                failure.trap(defer.TimeoutError)
-                raise error.DNSLookupError(f"address {name!r} not found: timed out")
-
-            d.addTimeout(total, self, onTimeoutCancel=None)
-            d.addErrback(timedOut, total)
-        return d
-
-    # ------------------------------------------------------------ network
-    # Each transport module is imported on first use, so importing the
-    # reactor stays cheap and a program pays only for what it uses.
-
-    def listenTCP(self, port: int, factory: Any, backlog: int = 50, interface: str = "") -> Any:
-        """Listen for TCP connections on ``interface``:``port`` (0: any free port)."""
-        from torsion.tcp import Port
-
-        p = Port(port, factory, backlog, interface, self)
-        p.startListening()
-        return p
-
-    def connectTCP(
-        self,
-        host: str,
-        port: int,
-        factory: Any,
-        timeout: float = 30,
-        bindAddress: tuple[str, int] | None = None,
-    ) -> Any:
-        """Connect to ``host``:``port`` with a client factory; returns the Connector."""
-        from torsion.tcp import Connector
-
-        c = Connector(host, port, factory, timeout, bindAddress, self)
-        c.connect()
-        return c
-
-    def listenUNIX(
-        self, address: str, factory: Any, backlog: int = 50, mode: int = 0o666, wantPID: int = 0
-    ) -> Any:
-        """Listen on the UNIX socket ``address`` (a leading NUL: Linux abstract name)."""
-        from torsion.unix import listenUNIX
-
-        return listenUNIX(self, address, factory, backlog, mode, wantPID)
-
-    def connectUNIX(
-        self, address: str, factory: Any, timeout: float = 30, checkPID: int = 0
-    ) -> Any:
-        """Connect to the UNIX socket ``address``; returns the Connector."""
-        from torsion.unix import connectUNIX
-
-        return connectUNIX(self, address, factory, timeout, checkPID)
-
-    def listenSSL(
-        self,
-        port: int,
-        factory: Any,
-        contextFactory: Any,
-        backlog: int = 50,
-        interface: str = "",
-    ) -> Any:
-        """Listen for TLS connections on ``interface``:``port``."""
-        from torsion.ssl import listenSSL
-
-        return listenSSL(self, port, factory, contextFactory, backlog, interface)
-
-    def connectSSL(
-        self,
-        host: str,
-        port: int,
-        factory: Any,
-        contextFactory: Any,
-        timeout: float = 30,
-        bindAddress: tuple[str, int] | None = None,
-    ) -> Any:
-        """Connect over TLS to ``host``:``port``; returns the Connector."""
-        from torsion.ssl import connectSSL
-
-        return connectSSL(self, host, port, factory, contextFactory, timeout, bindAddress)
-
-    def listenUDP(
-        self, port: int, protocol: Any, interface: str = "", maxPacketSize: int = 8192
-    ) -> Any:
-        """Bind a UDP port for a DatagramProtocol."""
-        from torsion.udp import listenUDP
-
-        return listenUDP(self, port, protocol, interface, maxPacketSize)
-
-    def listenMulticast(
-        self,
-        port: int,
-        protocol: Any,
-        interface: str = "",
-        maxPacketSize: int = 8192,
-        listenMultiple: bool = False,
-    ) -> Any:
-        """Bind a UDP port able to join multicast groups."""
-        from torsion.udp import listenMulticast
-
-        return listenMulticast(self, port, protocol, interface, maxPacketSize, listenMultiple)
-
-    def spawnProcess(
-        self,
-        processProtocol: Any,
-        executable: str | bytes,
-        args: Any = (),
-        env: dict[Any, Any] | None = {},  # noqa: B006 - Twisted's default: an empty environment
-        path: str | None = None,
-        uid: int | None = None,
-        gid: int | None = None,
-        usePTY: bool = False,
-        childFDs: dict[int, Any] | None = None,
-    ) -> Any:
-        """Start a child process talking to ``processProtocol``; returns its transport."""
-        from torsion.process import spawnProcess
-
-        return spawnProcess(
-            self, processProtocol, executable, args, env, path, uid, gid, usePTY, childFDs
-        )
-
     # ------------------------------------------------------------ signals
 
-    def _handleSignals(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for signum, handler in (
-            (signal.SIGINT, self.sigInt),
-            (signal.SIGTERM, self.sigTerm),
-        ):
-            previous = signal.getsignal(signum)
-            if signum == signal.SIGINT and previous is not signal.default_int_handler:
-                # Someone else (an embedding application) owns SIGINT.
-                continue
-            self._savedSignals[signum] = previous
-            signal.signal(signum, handler)
-        try:
-            self._savedWakeupFd = signal.set_wakeup_fd(
-                self._waker.writeFileno, warn_on_full_buffer=False
-            )
-        except ValueError:
-            self._savedWakeupFd = None
-
-    def _restoreSignals(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for signum, handler in self._savedSignals.items():
-            signal.signal(signum, handler)
-        self._savedSignals.clear()
-        if self._savedWakeupFd is not None:
-            signal.set_wakeup_fd(self._savedWakeupFd)
-            self._savedWakeupFd = None
-
     def _stopFromSignal(self, name: str, number: int) -> None:
-        # Runs inside a signal handler: it may interrupt any code of this
-        # thread, logging included (whose lock is not reentrant), so it only
-        # queues the work for the loop.
+        # Runs inside a signal handler: only count and queue the work for the
+        # loop (see torsion._core.signals).
         self._exitSignal = number
-        self.callFromThread(self._stopIfRunning, name)
+        self._shutdownSignals += 1
+        self.callFromThread(self._onShutdownSignal, name, self._shutdownSignals)
 
-    def _stopIfRunning(self, signalName: str | None = None) -> None:
-        if signalName is not None:
+    def _onShutdownSignal(self, signalName: str, count: int) -> None:
+        """The first SIGINT/SIGTERM stops the reactor; the second is ignored; the third
+        stops waiting for the shutdown's ``before`` triggers (a graceful stop's grace)."""
+        if count == 1:
             _log.logger.info("Received %s, shutting down.", signalName)
-        if not self._stopped:
-            self.stop()
+            if not self._stopped:
+                self.stop()
+        elif count == 2:
+            _log.logger.warning(
+                "Received %s again while shutting down: ignored (a third one stops waiting).",
+                signalName,
+            )
+        elif count == 3:
+            _log.logger.warning(
+                "Received %s a third time: shutting down without waiting.", signalName
+            )
+            event = self._eventTriggers.get("shutdown")
+            if event is not None:
+                event.stopWaiting()
 
     def sigInt(self, number: int, frame: Any = None) -> None:
+        """SIGINT's handler while the reactor runs: stop it."""
         self._stopFromSignal("SIGINT", number)
 
     def sigTerm(self, number: int, frame: Any = None) -> None:
+        """SIGTERM's handler while the reactor runs: stop it."""
         self._stopFromSignal("SIGTERM", number)
 
     # ------------------------------------------------------------ cleanup
@@ -666,13 +517,6 @@ class Reactor:
         self._timers.clear()
 
 
-def _isIPv4(name: str) -> bool:
-    try:
-        socket.inet_aton(name)
-    except OSError:
-        return False
-    return name.count(".") == 3
-
-
-def currentThreadIsIO(reactor: Reactor) -> bool:
+def currentThreadIsIO(reactor: ReactorCore) -> bool:
+    """Whether the calling thread is the one running ``reactor``."""
     return reactor._ioThread == threading.get_ident()

@@ -27,7 +27,7 @@ from functools import partial
 from typing import Any
 
 from torsion import _log, error
-from torsion._stream import StreamConnection
+from torsion._net.stream import StreamConnection
 from torsion.failure import Failure
 
 __all__ = ["EMPTY", "PipeReader", "PipeWriter", "readInto"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import select
 
-from torsion._backends import ERROR, READ, WRITE
+from torsion._core.backends import ERROR, READ, WRITE
 
 # EPOLLIN/EPOLLOUT/EPOLLERR/EPOLLHUP share the poll bit values on Linux; the
 # reactor's masks can be handed to epoll as they are.

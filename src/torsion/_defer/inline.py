@@ -34,7 +34,8 @@ from functools import wraps
 from types import CoroutineType, GeneratorType
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
-from torsion._defer_core import _KEEP_WAITING, Deferred, NotACoroutineError, _adopt, _take
+from torsion._defer.core import _KEEP_WAITING, Deferred, _adopt, _take
+from torsion._defer.errors import NotACoroutineError
 from torsion.failure import Failure, _from_exception
 
 __all__ = ["ensureDeferred", "inlineCallbacks", "returnValue"]

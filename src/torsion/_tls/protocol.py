@@ -54,30 +54,15 @@ import ssl
 from typing import Any
 
 from torsion import _log, error
-from torsion._certs import Certificate
-from torsion._stream import _toBytes
-from torsion._tlserrors import (
-    HandshakeTimeoutError,
-    HostnameMismatchError,
-    TLSError,
-    UntrustedCertificateError,
-    VerificationError,
-    errorFromSSL,
-)
+from torsion._tls.certs import Certificate
+from torsion._tls.errors import errorFromSSL
+from torsion._util import logPrefixOf, toBytes
+from torsion.error import HandshakeTimeoutError
 from torsion.failure import Failure
 
 _TLS_READ_SIZE = 262144
 
-__all__ = [
-    "HandshakeTimeoutError",
-    "HostnameMismatchError",
-    "TLSError",
-    "TLSMemoryBIOFactory",
-    "TLSMemoryBIOProtocol",
-    "UntrustedCertificateError",
-    "VerificationError",
-    "startTLS",
-]
+__all__ = ["TLSMemoryBIOFactory", "TLSMemoryBIOProtocol", "startTLS"]
 
 
 def _hostnameOf(transport: Any) -> str | None:
@@ -371,7 +356,7 @@ class TLSMemoryBIOProtocol:
     def write(self, data: bytes) -> None:
         """Encrypt and send ``data`` (queued until the handshake completes)."""
         if data.__class__ is not bytes:
-            data = _toBytes(data)
+            data = toBytes(data)
         if self._closeSent or self._lost or (self.disconnecting and self._producer is None):
             return  # as in Twisted: writes after loseConnection are dropped
         if not data:
@@ -618,9 +603,7 @@ class TLSMemoryBIOProtocol:
         return self._handshakeDone
 
     def logPrefix(self) -> str:
-        p = self.wrappedProtocol
-        name = p.logPrefix() if hasattr(p, "logPrefix") else type(p).__name__
-        return f"{name} (TLS)"
+        return f"{logPrefixOf(self.wrappedProtocol)} (TLS)"
 
     def __getattr__(self, name: str) -> Any:
         # Anything else a transport offers (setTcpNoDelay, socket, ...) is the
@@ -662,9 +645,7 @@ class TLSMemoryBIOFactory:
         return f"<TLSMemoryBIOFactory wrapping {self.wrappedFactory!r}>"
 
     def logPrefix(self) -> str:
-        f = self.wrappedFactory
-        name = f.logPrefix() if hasattr(f, "logPrefix") else type(f).__name__
-        return f"{name} (TLS)"
+        return f"{logPrefixOf(self.wrappedFactory)} (TLS)"
 
     def buildProtocol(self, addr: Any) -> TLSMemoryBIOProtocol | None:
         wrapped = self.wrappedFactory.buildProtocol(addr)
@@ -722,22 +703,18 @@ def checkContextFactory(contextFactory: Any, isClient: bool) -> None:
     )
 
 
-def startTLS(transport: Any, contextFactory: Any, normal: bool = True) -> None:
-    """Upgrade a connected stream ``transport`` to TLS (STARTTLS).
+def startTLS(transport: Any, contextFactory: Any, isClient: bool) -> None:
+    """Upgrade a connected stream ``transport`` to TLS (STARTTLS), as the TLS client or server.
 
-    A client transport becomes the TLS client unless ``normal`` is false (and
-    a server transport the TLS server unless ``normal`` is false).  Whatever was
-    written before is sent in the clear first; from now on the protocol's
-    ``transport`` is the TLS layer.  Calling it twice raises RuntimeError.
+    Whatever was written before is sent in the clear first; from now on the
+    protocol's ``transport`` is the TLS layer.  Calling it twice raises
+    RuntimeError.
     """
-    from torsion._stream import ClientConnection
-
     protocol = transport.protocol
     if isinstance(protocol, TLSMemoryBIOProtocol):
         raise RuntimeError("TLS is already started on this connection")
     if not transport.connected or transport.disconnecting:
         raise RuntimeError("cannot start TLS on a connection that is not open")
-    isClient = isinstance(transport, ClientConnection) == bool(normal)
     tls = TLSMemoryBIOProtocol(
         TLSMemoryBIOFactory(contextFactory, isClient, None), protocol, _connectWrapped=False
     )

@@ -1,0 +1,1 @@
+"""Deferreds: the core, coroutines and inlineCallbacks, tools, errors."""

@@ -1,0 +1,1 @@
+"""Endpoints: the description grammar, stream and process endpoints, the table of kinds."""

@@ -1,0 +1,608 @@
+"""Stream endpoints: where to listen and what to connect to (TCP, UNIX, TLS, names).
+
+A server endpoint's ``listen(factory)`` returns a Deferred of the listening
+port; a client endpoint's ``connect(factory)`` returns a Deferred of the
+connected protocol.  (``serverFromString``/``clientFromString``, in
+``torsion._endpoints.kinds``, build them from descriptions.)
+
+Theory of operation (clients)
+-----------------------------
+``connect`` hands the connector an ``_EndpointFactory`` that builds the user's
+protocol from the user's factory and *returns it unwrapped*, so the transport
+talks to the user's protocol directly (no forwarding layer on the data path).
+The Deferred fires on the next turn of the loop, once ``connectionMade`` has
+run (the turn ends before any data is read, so the callback still comes before
+the first ``dataReceived``).  Cancelling stops the attempt, or closes a
+connection whose protocol was built but not yet delivered, and fails the
+Deferred with an error that is both ``error.ConnectingCancelledError`` (as in
+Twisted) and ``defer.CancelledError``.
+
+``HostnameEndpoint`` resolves the name with ``getaddrinfo`` in the reactor's
+thread pool, then races the addresses, Happy Eyeballs style: one attempt
+starts every ``attemptDelay`` seconds (at once when the previous one fails);
+the first attempt to connect wins through a one-shot ``_Gate`` factory, and
+every other attempt is cancelled.  When all fail, the last failure is reported.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from torsion import defer, error
+from torsion._util import isIPv4Address, isIPv6Address
+from torsion.address import HostnameAddress
+from torsion.failure import Failure
+from torsion.protocol import ClientFactory, Factory
+
+__all__ = [
+    "HostnameEndpoint",
+    "SSL4ClientEndpoint",
+    "SSL4ServerEndpoint",
+    "TCP4ClientEndpoint",
+    "TCP4ServerEndpoint",
+    "TCP6ClientEndpoint",
+    "TCP6ServerEndpoint",
+    "UNIXClientEndpoint",
+    "UNIXServerEndpoint",
+    "connectProtocol",
+    "wrapClientTLS",
+]
+
+
+class _ConnectingCancelled(error.ConnectingCancelledError, defer.CancelledError):
+    """A cancelled connection attempt: catchable under either name."""
+
+    def __str__(self) -> str:
+        return f"connecting to {self.address} was cancelled"
+
+
+# ------------------------------------------------------------------ servers
+
+
+class TCP4ServerEndpoint:
+    """Listen for TCP connections on an IPv4 interface (``''``: all of them)."""
+
+    def __init__(self, reactor: Any, port: int, backlog: int = 50, interface: str = "") -> None:
+        self._reactor = reactor
+        self._port = port
+        self._backlog = backlog
+        self._interface = interface
+
+    def listen(self, protocolFactory: Any) -> defer.Deferred[Any]:
+        """Start listening; the Deferred fires with the port, or fails with CannotListenError."""
+        return defer.execute(
+            self._reactor.listenTCP,
+            self._port,
+            protocolFactory,
+            backlog=self._backlog,
+            interface=self._interface,
+        )
+
+
+class TCP6ServerEndpoint(TCP4ServerEndpoint):
+    """Listen for TCP connections on an IPv6 interface (``'::'``: all of them)."""
+
+    def __init__(self, reactor: Any, port: int, backlog: int = 50, interface: str = "::") -> None:
+        super().__init__(reactor, port, backlog, interface)
+
+
+class UNIXServerEndpoint:
+    """Listen on a UNIX socket path (``mode`` is applied to the socket file)."""
+
+    def __init__(
+        self, reactor: Any, address: str, backlog: int = 50, mode: int = 0o666, wantPID: int = 0
+    ) -> None:
+        self._reactor = reactor
+        self._address = address
+        self._backlog = backlog
+        self._mode = mode
+        self._wantPID = wantPID
+
+    def listen(self, protocolFactory: Any) -> defer.Deferred[Any]:
+        """Start listening; the Deferred fires with the port."""
+        return defer.execute(
+            self._reactor.listenUNIX,
+            self._address,
+            protocolFactory,
+            backlog=self._backlog,
+            mode=self._mode,
+            wantPID=self._wantPID,
+        )
+
+
+class SSL4ServerEndpoint(TCP4ServerEndpoint):
+    """Listen for TLS connections on an IPv4 interface."""
+
+    def __init__(
+        self,
+        reactor: Any,
+        port: int,
+        sslContextFactory: Any,
+        backlog: int = 50,
+        interface: str = "",
+    ) -> None:
+        super().__init__(reactor, port, backlog, interface)
+        self._sslContextFactory = sslContextFactory
+
+    def listen(self, protocolFactory: Any) -> defer.Deferred[Any]:
+        """Start listening; the Deferred fires with the port."""
+        return defer.execute(
+            self._reactor.listenSSL,
+            self._port,
+            protocolFactory,
+            self._sslContextFactory,
+            backlog=self._backlog,
+            interface=self._interface,
+        )
+
+
+# ------------------------------------------------------------------ clients
+
+
+class _WrappingFactory(ClientFactory):
+    """A factory that stands in for ``wrapped``, which is started and stopped with it."""
+
+    noisy = False
+
+    def __init__(self, wrapped: Any) -> None:
+        self.wrapped = wrapped
+
+    def startFactory(self) -> None:
+        self.wrapped.doStart()
+
+    def stopFactory(self) -> None:
+        self.wrapped.doStop()
+
+
+class _EndpointFactory(_WrappingFactory):
+    """Builds the user's protocol for a connector and reports the outcome once."""
+
+    def __init__(self, reactor: Any, factory: Any, deferred: defer.Deferred[Any]) -> None:
+        super().__init__(factory)
+        self._reactor = reactor
+        self._deferred: defer.Deferred[Any] | None = deferred
+        self._error: Failure | None = None
+        self._protocol: Any = None
+        self._delivery: Any = None
+
+    def __repr__(self) -> str:
+        return f"<endpoint connection for {self.wrapped!r}>"
+
+    def buildProtocol(self, addr: Any) -> Any:
+        if self._deferred is None:
+            return None  # cancelled as the connection completed
+        try:
+            protocol = self.wrapped.buildProtocol(addr)
+        except Exception:
+            self._error = Failure()
+            return None
+        if protocol is None:
+            self._error = Failure(error.NoProtocol(f"{self.wrapped!r} built no protocol"))
+            return None
+        self._protocol = protocol
+        self._delivery = self._reactor.callLater(0, self._deliver)
+        return protocol
+
+    def _deliver(self) -> None:
+        self._delivery = None
+        d, self._deferred = self._deferred, None
+        if d is not None:
+            d.callback(self._protocol)
+
+    def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
+        d, self._deferred = self._deferred, None
+        if d is not None:
+            d.errback(self._error if self._error is not None else reason)
+
+    def cancel(self, connector: Any, address: Any) -> None:
+        """Stop the attempt (or drop the undelivered connection); fail the Deferred."""
+        d, self._deferred = self._deferred, None
+        if d is None:
+            return
+        if self._delivery is not None:
+            self._delivery.cancel()
+            self._delivery = None
+            transport = getattr(self._protocol, "transport", None)
+            if transport is not None:
+                transport.abortConnection()
+        elif connector is not None and connector.state == "connecting":
+            connector.stopConnecting()
+        d.errback(_ConnectingCancelled(address))
+
+
+def _connectWith(
+    reactor: Any, factory: Any, address: Any, start: Callable[[ClientFactory], Any]
+) -> defer.Deferred[Any]:
+    """Connect through ``start(clientFactory) -> connector``; see the module notes."""
+    connector: Any = None
+
+    def cancel(d: defer.Deferred[Any]) -> None:
+        wrapper.cancel(connector, address)
+
+    d: defer.Deferred[Any] = defer.Deferred(cancel)
+    wrapper = _EndpointFactory(reactor, factory, d)
+    try:
+        connector = start(wrapper)
+    except Exception:
+        return defer.fail()
+    return d
+
+
+class TCP4ClientEndpoint:
+    """Connect over TCP to an IPv4 address or a host name resolved to one."""
+
+    def __init__(
+        self,
+        reactor: Any,
+        host: str,
+        port: int,
+        timeout: float = 30,
+        bindAddress: tuple[str, int] | None = None,
+    ) -> None:
+        self._reactor = reactor
+        self._host = host
+        self._port = port
+        self._timeout = timeout
+        self._bindAddress = bindAddress
+
+    def _address(self) -> Any:
+        from torsion.address import IPv4Address
+
+        return IPv4Address("TCP", self._host, self._port)
+
+    def connect(self, protocolFactory: Any) -> defer.Deferred[Any]:
+        """Connect; the Deferred fires with the protocol once it is connected."""
+        return self._connectTo(self._host, protocolFactory)
+
+    def _connectTo(self, host: str, protocolFactory: Any) -> defer.Deferred[Any]:
+        return _connectWith(
+            self._reactor,
+            protocolFactory,
+            self._address(),
+            lambda f: self._reactor.connectTCP(
+                host, self._port, f, timeout=self._timeout, bindAddress=self._bindAddress
+            ),
+        )
+
+
+def _resolve(reactor: Any, host: str, port: int, family: int) -> defer.Deferred[list[Any]]:
+    """``getaddrinfo`` in the reactor's thread pool: a Deferred of socket addresses."""
+
+    def lookup() -> list[Any]:
+        try:
+            infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as e:
+            raise error.DNSLookupError(f"could not resolve {host!r}: {e}")
+        if not infos:
+            raise error.DNSLookupError(f"could not resolve {host!r}: no addresses")
+        return [info[4] for info in infos]
+
+    if not hasattr(reactor, "getThreadPool"):  # a test double: resolve inline
+        return defer.execute(lookup)
+    from torsion.threads import deferToThreadPool
+
+    return deferToThreadPool(reactor, reactor.getThreadPool(), lookup)
+
+
+class _Resolving:
+    """A connection attempt that waits for a name lookup first (cancellable throughout)."""
+
+    def __init__(self, address: Any) -> None:
+        self.address = address
+        self.attempt: defer.Deferred[Any] | None = None
+        self.deferred: defer.Deferred[Any] = defer.Deferred(self._cancel)
+
+    def _cancel(self, d: defer.Deferred[Any]) -> None:
+        if self.attempt is not None:
+            self.attempt.cancel()  # fails self.deferred through the chain
+        else:
+            d.errback(_ConnectingCancelled(self.address))
+
+    def resolved(self, start: Callable[[], defer.Deferred[Any]]) -> None:
+        if self.deferred.called:
+            return  # cancelled while resolving
+        self.attempt = start()
+        self.attempt.chainDeferred(self.deferred)
+
+    def failed(self, failure: Failure) -> None:
+        if not self.deferred.called:
+            self.deferred.errback(failure)
+
+
+class TCP6ClientEndpoint(TCP4ClientEndpoint):
+    """Connect over TCP to an IPv6 address or a host name resolved to one."""
+
+    def _address(self) -> Any:
+        from torsion.address import IPv6Address
+
+        return IPv6Address("TCP", self._host, self._port)
+
+    def connect(self, protocolFactory: Any) -> defer.Deferred[Any]:
+        """Connect; a host name is resolved (IPv6 only) in a thread first."""
+        if isIPv6Address(self._host):
+            return self._connectTo(self._host, protocolFactory)
+        attempt = _Resolving(self._address())
+        lookup = _resolve(self._reactor, self._host, self._port, socket.AF_INET6)
+        lookup.addCallbacks(
+            lambda addrs: attempt.resolved(lambda: self._connectTo(addrs[0][0], protocolFactory)),
+            attempt.failed,
+        )
+        return attempt.deferred
+
+
+class _Gate(_WrappingFactory):
+    """Lets the first of several racing attempts build the user's protocol.
+
+    A protocol that fails to build (None or an exception) fails that attempt
+    only; the next attempt to connect asks again.
+    """
+
+    def __init__(self, wrapped: Any, onWin: Callable[[], None]) -> None:
+        super().__init__(wrapped)
+        self.onWin = onWin
+        self.won = False
+
+    def buildProtocol(self, addr: Any) -> Any:
+        if self.won:
+            return None
+        protocol = self.wrapped.buildProtocol(addr)
+        if protocol is not None:
+            self.won = True
+            self.onWin()
+        return protocol
+
+
+class _Race:
+    """Connection attempts to each address in turn, overlapping (see module notes)."""
+
+    def __init__(
+        self, endpoint: HostnameEndpoint, addresses: list[Any], factory: Any, deferred: Any
+    ) -> None:
+        self.endpoint = endpoint
+        self.addresses = addresses
+        self.next = 0
+        self.attempts: list[defer.Deferred[Any]] = []
+        self.lastFailure: Failure | None = None
+        self.timer: Any = None
+        self.stopped = False
+        self.deferred: defer.Deferred[Any] = deferred
+        self.gate = _Gate(factory, self._won)
+
+    def start(self) -> None:
+        if not self.deferred.called:  # else: cancelled while resolving
+            self._attempt()
+
+    def _attempt(self) -> None:
+        self._stopTimer()
+        sockaddr = self.addresses[self.next]
+        self.next += 1
+        ep = self.endpoint
+        host = sockaddr[0]
+        if len(sockaddr) == 4 and sockaddr[3]:
+            host = f"{host}%{sockaddr[3]}"  # a link-local IPv6 address keeps its scope
+        endpointClass = TCP6ClientEndpoint if len(sockaddr) == 4 else TCP4ClientEndpoint
+        d = endpointClass(ep._reactor, host, sockaddr[1], ep._timeout, ep._bindAddress).connect(
+            self.gate
+        )
+        self.attempts.append(d)
+        d.addCallbacks(self._succeeded, self._failed, errbackArgs=(d,))
+        if self.next < len(self.addresses) and not self.gate.won:
+            self.timer = ep._reactor.callLater(ep._attemptDelay, self._attempt)
+
+    def _stopTimer(self) -> None:
+        if self.timer is not None:
+            if self.timer.active():
+                self.timer.cancel()
+            self.timer = None
+
+    def _won(self) -> None:
+        self._stopTimer()
+
+    def _succeeded(self, protocol: Any) -> None:
+        self.stopped = True
+        losers, self.attempts = self.attempts, []
+        for d in losers:
+            if not d.called:
+                d.cancel()
+        if not self.deferred.called:
+            self.deferred.callback(protocol)
+
+    def _failed(self, failure: Failure, d: defer.Deferred[Any]) -> None:
+        if d in self.attempts:
+            self.attempts.remove(d)
+        if self.stopped:
+            return
+        if not failure.check(defer.CancelledError, error.NoProtocol) or self.lastFailure is None:
+            self.lastFailure = failure
+        if self.gate.won:
+            return
+        if self.next < len(self.addresses):
+            self._attempt()
+        elif not self.attempts:
+            self._stopTimer()
+            self.deferred.errback(self.lastFailure)
+
+    def cancel(self) -> None:
+        self.stopped = True
+        self._stopTimer()
+        attempts, self.attempts = self.attempts, []
+        for d in attempts:
+            d.cancel()
+
+
+class HostnameEndpoint:
+    """Connect to a host name (or address) over TCP, trying each address it resolves to.
+
+    ``host`` may be ``str`` or ``bytes`` (ASCII or IDNA).  ``attemptDelay``
+    (default 0.3 s) is how long an attempt runs before the next one starts.
+    """
+
+    _DEFAULT_ATTEMPT_DELAY = 0.3
+
+    def __init__(
+        self,
+        reactor: Any,
+        host: str | bytes,
+        port: int,
+        timeout: float = 30,
+        bindAddress: tuple[str, int] | None = None,
+        attemptDelay: float | None = None,
+    ) -> None:
+        self._reactor = reactor
+        if isinstance(host, bytes):
+            self._hostBytes = host
+            self._hostStr = host.decode("idna")
+        else:
+            self._hostStr = host
+            try:
+                self._hostBytes = host.encode("idna")
+            except UnicodeError:
+                self._hostBytes = host.encode("utf-8")
+        self._port = port
+        self._timeout = timeout
+        self._bindAddress = bindAddress
+        self._attemptDelay = self._DEFAULT_ATTEMPT_DELAY if attemptDelay is None else attemptDelay
+
+    def __repr__(self) -> str:
+        host = f"[{self._hostStr}]" if ":" in self._hostStr else self._hostStr
+        return f"<HostnameEndpoint {host}:{self._port}>"
+
+    def connect(self, protocolFactory: Any) -> defer.Deferred[Any]:
+        """Resolve, race the addresses, and fire with the protocol of the winner."""
+        race: _Race | None = None
+
+        def cancel(d: defer.Deferred[Any]) -> None:
+            if race is not None:
+                race.cancel()
+            d.errback(_ConnectingCancelled(HostnameAddress(self._hostBytes, self._port)))
+
+        d: defer.Deferred[Any] = defer.Deferred(cancel)
+
+        def resolved(addresses: list[Any]) -> None:
+            nonlocal race
+            race = _Race(self, _interleave(addresses), protocolFactory, d)
+            race.start()
+
+        def failed(failure: Failure) -> None:
+            if not d.called:
+                d.errback(failure)
+
+        host = self._hostStr
+        if isIPv4Address(host):
+            resolved([(host, self._port)])
+        elif isIPv6Address(host):
+            resolved([(host, self._port, 0, 0)])
+        else:
+            lookup = _resolve(self._reactor, host, self._port, socket.AF_UNSPEC)
+            lookup.addCallbacks(resolved, failed)
+        return d
+
+
+def _interleave(addresses: Sequence[Any]) -> list[Any]:
+    """Alternate address families, keeping the resolver's order within each (RFC 8305)."""
+    unique = list(dict.fromkeys(addresses))
+    if not unique:
+        return unique
+    first = [a for a in unique if len(a) == len(unique[0])]
+    other = [a for a in unique if len(a) != len(unique[0])]
+    mixed: list[Any] = []
+    for i in range(max(len(first), len(other))):
+        mixed.extend(pair[i] for pair in (first, other) if i < len(pair))
+    return mixed
+
+
+class UNIXClientEndpoint:
+    """Connect to a UNIX socket path."""
+
+    def __init__(self, reactor: Any, path: str, timeout: float = 30, checkPID: int = 0) -> None:
+        self._reactor = reactor
+        self._path = path
+        self._timeout = timeout
+        self._checkPID = checkPID
+
+    def connect(self, protocolFactory: Any) -> defer.Deferred[Any]:
+        """Connect; the Deferred fires with the protocol once it is connected."""
+        from torsion.address import UNIXAddress
+
+        path = self._path
+        return _connectWith(
+            self._reactor,
+            protocolFactory,
+            UNIXAddress(path.encode() if isinstance(path, str) else path),
+            lambda f: self._reactor.connectUNIX(
+                path, f, timeout=self._timeout, checkPID=self._checkPID
+            ),
+        )
+
+
+class SSL4ClientEndpoint(TCP4ClientEndpoint):
+    """Connect over TLS (``reactor.connectSSL``) to an IPv4 address or host name."""
+
+    def __init__(
+        self,
+        reactor: Any,
+        host: str,
+        port: int,
+        sslContextFactory: Any,
+        timeout: float = 30,
+        bindAddress: tuple[str, int] | None = None,
+    ) -> None:
+        super().__init__(reactor, host, port, timeout, bindAddress)
+        self._sslContextFactory = sslContextFactory
+
+    def _connectTo(self, host: str, protocolFactory: Any) -> defer.Deferred[Any]:
+        return _connectWith(
+            self._reactor,
+            protocolFactory,
+            self._address(),
+            lambda f: self._reactor.connectSSL(
+                host,
+                self._port,
+                f,
+                self._sslContextFactory,
+                timeout=self._timeout,
+                bindAddress=self._bindAddress,
+            ),
+        )
+
+
+class _TLSClientEndpoint:
+    """``wrapClientTLS``'s endpoint: TLS started over whatever ``wrapped`` connects."""
+
+    def __init__(self, connectionCreator: Any, wrappedEndpoint: Any) -> None:
+        self._connectionCreator = connectionCreator
+        self._wrappedEndpoint = wrappedEndpoint
+
+    def connect(self, protocolFactory: Any) -> defer.Deferred[Any]:
+        """Connect the wrapped endpoint with TLS on top; fires with the user's protocol."""
+        from torsion._tls.protocol import TLSMemoryBIOFactory
+
+        tlsFactory = TLSMemoryBIOFactory(self._connectionCreator, True, protocolFactory)
+        d = self._wrappedEndpoint.connect(tlsFactory)
+        d.addCallback(lambda tlsProtocol: tlsProtocol.wrappedProtocol)
+        return d  # type: ignore[no-any-return]
+
+
+def wrapClientTLS(connectionCreator: Any, wrappedEndpoint: Any) -> _TLSClientEndpoint:
+    """An endpoint that speaks TLS (per ``connectionCreator``) over ``wrappedEndpoint``."""
+    return _TLSClientEndpoint(connectionCreator, wrappedEndpoint)
+
+
+# ------------------------------------------------------------------ helpers
+
+
+class _OneProtocolFactory(Factory):
+    noisy = False
+
+    def __init__(self, protocol: Any) -> None:
+        self._protocol = protocol
+
+    def buildProtocol(self, addr: Any) -> Any:
+        return self._protocol
+
+
+def connectProtocol(endpoint: Any, protocol: Any) -> defer.Deferred[Any]:
+    """Connect ``endpoint`` to this one ``protocol`` instance; fires with the protocol."""
+    return endpoint.connect(_OneProtocolFactory(protocol))  # type: ignore[no-any-return]

@@ -1,0 +1,1 @@
+"""Socket transports: stream connections, listening ports, connectors; TCP, UNIX, UDP, TLS."""

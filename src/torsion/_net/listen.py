@@ -1,0 +1,218 @@
+"""Listening stream sockets: the accept loop that TCP, UNIX and TLS ports share.
+
+Theory of operation
+-------------------
+A ``ListeningPort`` is a reactor reader on its listening socket; each
+readiness event accepts up to ``acceptBurst`` connections, builds a protocol
+for each from the factory and starts a transport of class ``transport`` for
+it.  When the process runs out of descriptors (EMFILE/ENFILE/ENOBUFS/ENOMEM)
+the port stops reading and tries again after a short, growing pause, so the
+loop does not spin on a listening socket that stays readable; accepting
+resumes by itself once descriptors free up.
+
+A family provides ``_bindSocket`` (a bound, listening, non-blocking socket or
+``CannotListenError``), ``getHost``, ``_peerAddress`` (the address
+``buildProtocol`` gets), ``_where`` (for logs) and may set up each accepted
+socket in ``_prepareAccepted``.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+from typing import Any
+
+from torsion import _log, error
+from torsion._net.stream import StreamConnection
+from torsion._util import CONNECTION_DONE
+from torsion.defer import Deferred, succeed
+
+__all__ = ["AcceptedConnection", "ListeningPort"]
+
+_ACCEPT_PAUSE_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+_ACCEPT_SKIP_ERRNOS = {errno.ECONNABORTED, errno.EPROTO, errno.EPERM, errno.EINTR}
+
+
+class AcceptedConnection(StreamConnection):
+    """The transport of a connection accepted by a listening port."""
+
+    __slots__ = ("_peer", "server", "sessionno")
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        protocol: Any,
+        peer: Any,
+        server: ListeningPort,
+        sessionno: int,
+        reactor: Any,
+    ) -> None:
+        super().__init__(sock, protocol, reactor)
+        self._peer = peer
+        self.server = server
+        self.sessionno = sessionno
+
+
+class ListeningPort:
+    """A listening stream socket that accepts connections for ``factory``."""
+
+    #: The transport class built for each accepted connection.
+    transport: Any = AcceptedConnection
+    _type = "stream"
+    acceptBurst = 128
+    _pauseMin = 0.05
+    _pauseMax = 1.0
+
+    def __init__(self, factory: Any, backlog: int, reactor: Any) -> None:
+        if isinstance(backlog, bool) or not isinstance(backlog, int):
+            raise TypeError(f"backlog must be an int, not {type(backlog).__name__}")
+        self.factory = factory
+        self.backlog = backlog
+        self.reactor = reactor
+        self.socket: socket.socket | None = None
+        self.connected = False
+        self.disconnecting = False
+        self._fd = -1
+        self._sessionno = 0
+        self._paused: Any = None
+        self._pause = self._pauseMin
+
+    def __repr__(self) -> str:
+        if self.connected:
+            return f"<{type(self.factory).__name__} on {self._where()}>"
+        return f"<{type(self.factory).__name__} (not listening)>"
+
+    # -------------------------------------------------- provided per family
+
+    def _where(self) -> Any:
+        """What this port listens on, for logs and repr."""
+        raise NotImplementedError
+
+    def _bindSocket(self) -> socket.socket:
+        """A new non-blocking socket, bound and listening; or CannotListenError."""
+        raise NotImplementedError
+
+    def _prepareAccepted(self, sock: socket.socket) -> None:
+        """Set up a just-accepted socket (nothing by default)."""
+
+    def _peerAddress(self, peer: Any) -> Any:
+        """The address object given to ``buildProtocol`` for ``accept()``'s peer."""
+        raise NotImplementedError
+
+    def getHost(self) -> Any:
+        """The address this port listens on."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ shared
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def logPrefix(self) -> str:
+        return type(self.factory).__name__
+
+    def startListening(self) -> None:
+        """Bind and listen; raises CannotListenError if that fails."""
+        if self.connected:
+            raise error.AlreadyListened(f"already listening on {self.getHost()}")
+        sock = self._bindSocket()
+        self.socket = sock
+        self._fd = sock.fileno()
+        _log.logger.info("%s starting on %s", type(self.factory).__name__, self._where())
+        self.factory.doStart()
+        self.connected = True
+        self.disconnecting = False
+        self.reactor.addReader(self)
+
+    def doRead(self) -> None:
+        listening = self.socket
+        assert listening is not None
+        # socket.accept() would build a family enum per call; _accept() gives
+        # the raw descriptor and address.
+        accept = listening._accept  # type: ignore[attr-defined]
+        family = int(listening.family)
+        newSocket = socket.socket
+        factory = self.factory
+        reactor = self.reactor
+        prepare = self._prepareAccepted
+        peerAddress = self._peerAddress
+        transportClass = self.transport
+        for _ in range(self.acceptBurst):
+            try:
+                fd, peer = accept()
+            except BlockingIOError:
+                return
+            except OSError as e:
+                if e.errno in _ACCEPT_PAUSE_ERRNOS:
+                    self._pauseAccepting(e)
+                    return
+                if e.errno in _ACCEPT_SKIP_ERRNOS:
+                    continue
+                _log.log_failure(f"Error accepting on {self!r}:", e)
+                return
+            self._pause = self._pauseMin
+            sock = newSocket(family, socket.SOCK_STREAM, 0, fd)
+            sock.setblocking(False)
+            prepare(sock)
+            try:
+                protocol = factory.buildProtocol(peerAddress(peer))
+            except Exception as e:
+                _log.log_failure(f"Error in buildProtocol of {factory!r}:", e)
+                protocol = None
+            if protocol is None:
+                sock.close()
+                continue
+            self._sessionno += 1
+            transport = transportClass(sock, protocol, peer, self, self._sessionno, reactor)
+            transport._startProtocol()
+
+    def _pauseAccepting(self, e: OSError) -> None:
+        _log.logger.warning(
+            "%r: out of resources accepting (%s); pausing accept for %.2fs",
+            self,
+            e.strerror,
+            self._pause,
+        )
+        self.reactor.removeReader(self)
+        self._paused = self.reactor.callLater(self._pause, self._resumeAccepting)
+        self._pause = min(self._pause * 2, self._pauseMax)
+
+    def _resumeAccepting(self) -> None:
+        self._paused = None
+        if self.connected:
+            self.reactor.addReader(self)
+
+    def doWrite(self) -> None:  # pragma: no cover - never a writer
+        pass
+
+    def stopListening(self) -> Deferred[None]:
+        """Stop listening; returns a Deferred that fires once the socket is closed."""
+        self.loseConnection()
+        return succeed(None)
+
+    def loseConnection(self, connDone: Any = None) -> None:
+        if not self.connected:
+            return
+        self.disconnecting = True
+        self.reactor.removeReader(self)
+        self.connectionLost(CONNECTION_DONE)
+
+    def connectionLost(self, reason: Any) -> None:
+        if not self.connected:
+            return
+        self.connected = False
+        self.disconnecting = False
+        if self._paused is not None:
+            self._paused.cancel()
+            self._paused = None
+        self.reactor.removeReader(self)
+        sock, self.socket = self.socket, None
+        self._fd = -1
+        if sock is not None:
+            sock.close()
+        _log.logger.info("(%s Port %s Closed)", self._type, self._where())
+        self._closed()
+        self.factory.doStop()
+
+    def _closed(self) -> None:
+        """Forget what only a listening socket has (after it is closed)."""

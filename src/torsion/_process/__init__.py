@@ -1,0 +1,1 @@
+"""Child processes: spawning, pipes, reaping, the process transports, stdio."""

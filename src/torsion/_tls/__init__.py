@@ -1,0 +1,1 @@
+"""TLS: the sans-IO protocol over ssl.MemoryBIO, certificates, options, error mapping."""
