@@ -42,8 +42,6 @@ PENDING = {
     "fuzz": "web: a Range of over 4,300 digits raises ValueError, CONNECT ends in h11's"
     " LocalProtocolError (tracebacks), and dot files (.git/config, .env) are served"
     " (issue 15 section 2)",
-    "sigterm_storm": "cli: a SIGTERM during shutdown, after the default handlers are"
-    " restored, kills torsion run (exit -15 instead of 0) (issue 15 section 3)",
     "portforward_halfclose": "portforward: a client's close is passed on as a half-close and"
     " the pair stays open while the upstream does not close; 64 descriptors run out"
     " (issue 15 section 4)",
