@@ -130,6 +130,34 @@ def asyncio_client(system: str, port: int, seconds: float, concurrency: int) -> 
     return asyncio.run(main())
 
 
+def run_client(
+    system: str, port: int, seconds: float, concurrency: int, torsion_src: Path | None = None
+) -> dict[str, Any]:
+    """Run the churn client of ``system`` (on the client core) against ``port``; its figures."""
+    import common as c
+
+    cmd = [
+        *c.taskset(c.CLIENT_CPU),
+        c.PYTHON,
+        __file__,
+        "--client",
+        system,
+        "--port",
+        str(port),
+        "--seconds",
+        str(seconds),
+        "--concurrency",
+        str(concurrency),
+    ]
+    env = {**c.os.environ, **c.python_env(torsion_src)}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=seconds + 60)
+    if proc.returncode:
+        raise RuntimeError(f"churn client {system} failed: {proc.stderr}")
+    r: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    r["cps"] = r["connections"] / r["seconds"]
+    return r
+
+
 def measure(
     system: str, seconds: float, concurrency: int, torsion_src: Path | None = None
 ) -> dict[str, Any]:
@@ -137,27 +165,9 @@ def measure(
 
     with c.echo_server(system, torsion_src) as server:
         c.warm_up(server.port, len(MESSAGE))
-        cmd = [
-            *c.taskset(c.CLIENT_CPU),
-            c.PYTHON,
-            __file__,
-            "--client",
-            system,
-            "--port",
-            str(server.port),
-            "--seconds",
-            str(seconds),
-            "--concurrency",
-            str(concurrency),
-        ]
-        env = {**c.os.environ, **c.python_env(torsion_src)}
         user0, sys0 = c.cpu_times(server.pid)
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=seconds + 60)
+        r = run_client(system, server.port, seconds, concurrency, torsion_src)
         user1, sys1 = c.cpu_times(server.pid)
-        if proc.returncode:
-            raise RuntimeError(f"churn client {system} failed: {proc.stderr}")
-        r = json.loads(proc.stdout.strip().splitlines()[-1])
-        r["cps"] = r["connections"] / r["seconds"]
         # The server's CPU time per connection (user + system), whoever the bottleneck.
         r["server_cpu_us"] = (user1 - user0 + sys1 - sys0) / max(r["connections"], 1) * 1e6
         return r

@@ -131,6 +131,8 @@ class Server:
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[str] | None = None
     port: int = 0
+    #: The exit status once ``stop()`` has waited for the process.
+    returncode: int | None = None
 
     def start(self, timeout: float = 30.0) -> Server:
         """Start the process; wait for its ``PORT`` line (or, if ``port`` is preset, a connect)."""
@@ -166,18 +168,22 @@ class Server:
         assert self.proc is not None
         return self.proc.pid
 
-    def stop(self) -> str:
-        """Stop the server (SIGTERM, then SIGKILL); return what it wrote to stderr."""
+    def stop(self, timeout: float = 10.0) -> str:
+        """Stop the server (SIGTERM, then SIGKILL after ``timeout``); return its stderr.
+
+        The exit status is kept in ``returncode`` (negative: killed by that signal).
+        """
         proc = self.proc
         if proc is None:
             return ""
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
-                proc.wait(10)
+                proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        self.returncode = proc.returncode
         err = proc.stderr.read() if proc.stderr else ""
         for f in (proc.stdout, proc.stderr):
             if f is not None:
@@ -190,6 +196,48 @@ class Server:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+@dataclass
+class LoggedServer(Server):
+    """A server whose output goes to ``log_path``, ready once ``port`` accepts a connection.
+
+    For servers that print no ``PORT`` line (``torsion run``, ``twist``): the
+    port is chosen beforehand and given on their command line.  ``nofile``, if
+    set, is the child's descriptor limit (soft and hard), set before it starts.
+    """
+
+    log_path: Path | None = None
+    nofile: int | None = None
+
+    def start(self, timeout: float = 30.0) -> LoggedServer:
+        assert self.log_path is not None and self.port
+        limit = self.nofile
+
+        def limit_descriptors() -> None:
+            if limit is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [*taskset(SERVER_CPU), *self.cmd],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **self.env},
+                text=True,
+                preexec_fn=limit_descriptors if limit is not None else None,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                socket.create_connection((HOST, self.port), timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.02)
+        self.stop()
+        tail = self.log_path.read_text(errors="replace").strip().splitlines()[-3:]
+        raise RuntimeError(f"{self.name} did not start: {' / '.join(tail)}")
 
 
 def with_server_cpu(pid: int, load: Callable[[], dict[str, float]], unit: str) -> dict[str, float]:

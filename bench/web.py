@@ -23,9 +23,7 @@ import importlib.util
 import random
 import re
 import shutil
-import socket
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -67,40 +65,11 @@ def command(system: str, root: Path, port: int | str, python: str = c.PYTHON) ->
     return [python, "-m", "torsion", "run", "web", *extra, "--path", str(root), "--listen", listen]
 
 
-class WebServer(c.Server):
-    """A server whose output goes to a log file (twist logs every request to stdout)."""
-
-    log_path: Path | None = None
-
-    def start(self, timeout: float = 30.0) -> WebServer:
-        assert self.log_path is not None and self.port
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                [*c.taskset(c.SERVER_CPU), *self.cmd],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**c.os.environ, **self.env},
-                text=True,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                socket.create_connection((c.HOST, self.port), timeout=1).close()
-                return self
-            except OSError:
-                time.sleep(0.02)
-        self.stop()
-        tail = self.log_path.read_text(errors="replace").strip().splitlines()[-3:]
-        raise RuntimeError(f"{self.name} web server did not start: {' / '.join(tail)}")
-
-
-def server(system: str, root: Path, logs: Path, torsion_src: Path | None = None) -> WebServer:
+def server(system: str, root: Path, logs: Path, torsion_src: Path | None = None) -> c.LoggedServer:
     port = c.free_port()
     env = c.python_env(torsion_src) if system.startswith("torsion") else {}
-    s = WebServer(system, command(system, root, port), env, port=port)
-    s.log_path = logs / f"web-{system}.log"
-    return s
+    log_path = logs / f"web-{system}.log"
+    return c.LoggedServer(system, command(system, root, port), env, port=port, log_path=log_path)
 
 
 def warm_up(port: int) -> None:

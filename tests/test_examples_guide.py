@@ -151,8 +151,7 @@ def test_portforward_example(programs: list[Program], backend: str) -> None:
     payload = os.urandom(100_000)
     with socket.create_connection(("127.0.0.1", forwarder.port), timeout=20) as s:
         s.sendall(payload)
-        s.shutdown(socket.SHUT_WR)
-        assert s.makefile("rb").read() == payload
+        assert s.makefile("rb").read(len(payload)) == payload
     status, _, err = forwarder.finish(signal.SIGINT)
     assert status == 0, err
 

@@ -156,9 +156,9 @@ def test_discard_daytime_chargen(reactor: Any, run: Any) -> None:
     run(defer.ensureDeferred(scenario()))
 
 
-def proxyTo(reactor: Any, target: Any) -> Any:
+def proxyTo(reactor: Any, target: Any, **kw: Any) -> Any:
     endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", target.getHost().port)
-    return listen(reactor, ProxyFactory(endpoint, reactor=reactor))
+    return listen(reactor, ProxyFactory(endpoint, reactor=reactor, **kw))
 
 
 def test_portforward_relays_a_megabyte_both_ways(reactor: Any, run: Any) -> None:
@@ -194,7 +194,7 @@ class Upper(Protocol):
 
 def test_portforward_passes_half_close_on(reactor: Any, run: Any) -> None:
     target = listen(reactor, Factory.forProtocol(Upper))
-    proxy = proxyTo(reactor, target)
+    proxy = proxyTo(reactor, target, halfCloseTimeout=5)
 
     async def scenario() -> None:
         peer = await connect(reactor, proxy)
@@ -369,7 +369,7 @@ def test_portforward_holds_what_comes_while_connecting(reactor: Any, run: Any) -
     """Data and a half-close sent before the target answers reach it once it does."""
     target = listen(reactor, Factory.forProtocol(Upper))
     pending = PendingEndpoint(TCP4ClientEndpoint(reactor, "127.0.0.1", target.getHost().port))
-    proxy, inbound = recordingProxy(reactor, pending)
+    proxy, inbound = recordingProxy(reactor, pending, halfCloseTimeout=5)
 
     async def scenario() -> None:
         peer = await connect(reactor, proxy)
@@ -400,7 +400,7 @@ class Silent(Protocol):
         self.lost.callback(None)
 
 
-async def halfCloseThroughProxy(reactor: Any, halfCloseTimeout: float) -> float:
+async def halfCloseThroughProxy(reactor: Any, halfCloseTimeout: float | None) -> float:
     """A client sends, half-closes and waits; the target never answers nor closes.
 
     Returns how long the proxy took to close both of its sides.
@@ -408,7 +408,8 @@ async def halfCloseThroughProxy(reactor: Any, halfCloseTimeout: float) -> float:
     silent: list[Silent] = []
     target = listen(reactor, Factory.forProtocol(lambda: silent.append(Silent()) or silent[-1]))
     endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", target.getHost().port)
-    proxy, inbound = recordingProxy(reactor, endpoint, halfCloseTimeout=halfCloseTimeout)
+    kw = {} if halfCloseTimeout is None else {"halfCloseTimeout": halfCloseTimeout}
+    proxy, inbound = recordingProxy(reactor, endpoint, **kw)
     peer = await connect(reactor, proxy)
     await until(reactor, lambda: inbound and inbound[0].peer)
     outbound = inbound[0].peer
@@ -432,7 +433,7 @@ def test_portforward_closes_an_idle_half_closed_pair(reactor: Any, run: Any) -> 
 
 
 def test_portforward_closes_both_sides_at_the_first_eof_as_twisted(reactor: Any, run: Any) -> None:
-    took = run(defer.ensureDeferred(halfCloseThroughProxy(reactor, 0)))
+    took = run(defer.ensureDeferred(halfCloseThroughProxy(reactor, None)))  # the default
     assert took < 0.2
 
 

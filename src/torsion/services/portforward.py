@@ -19,14 +19,14 @@ pending connect.
 
 Closing follows the peers: a connection lost on one side closes the other
 once what is queued for it has been sent, as in Twisted.  An EOF from one
-side is passed on as a half-close (``loseWriteConnection``) of the other, so
-request/response exchanges that rely on half-close (``nc -N``, a client that
-sends, shuts down its side and reads the answer) work -- Twisted's forwarder
-closes both sides there and loses the answer.  A half-closed pair is bounded
-in time: once nothing has been read on either side for ``halfCloseTimeout``
-seconds, both sides are aborted, so a peer that never closes its side cannot
-hold the pair (two descriptors) for good.  With ``halfCloseTimeout=0`` an EOF
-closes both sides at once, as Twisted does.  Before closing, the producer
+side closes both sides at once by default, as Twisted's forwarder does, so a
+peer that never closes its side cannot hold the pair (two descriptors).
+With ``halfCloseTimeout`` > 0 the EOF is passed on as a half-close
+(``loseWriteConnection``) of the other side instead, so request/response
+exchanges that rely on half-close (``nc -N``, a client that sends, shuts
+down its side and reads the answer) work; the half-closed pair is then
+bounded in time: once nothing has been read on either side for
+``halfCloseTimeout`` seconds, both sides are aborted.  Before closing, the producer
 registration is dropped, since a transport waits for its producer otherwise.
 """
 
@@ -214,8 +214,9 @@ class _Inbound(_ProxySide):
 class ProxyFactory(Factory):
     """Builds the inbound side of each relayed connection; ``target`` is a client endpoint.
 
-    ``halfCloseTimeout`` bounds a half-closed pair (0: close both sides at
-    the first EOF, as Twisted does); ``reactor`` runs that timer (by default,
+    ``halfCloseTimeout`` > 0 passes half-closes on and bounds a half-closed
+    pair to that many idle seconds (0, the default: close both sides at the
+    first EOF, as Twisted does); ``reactor`` runs that timer (by default,
     the connection's own, else the global reactor).
     """
 
@@ -227,7 +228,7 @@ class ProxyFactory(Factory):
         target: Any,
         description: str = "",
         *,
-        halfCloseTimeout: float = 5.0,
+        halfCloseTimeout: float = 0.0,
         reactor: Any = None,
     ) -> None:
         self.target = target
@@ -292,11 +293,11 @@ class _PortForwardService:
         parser.add_argument(
             "--half-close-timeout",
             type=seconds,
-            default=5.0,
+            default=0.0,
             metavar="SECONDS",
             help="when one side shuts down its sending side, pass that on and close both "
-            "sides once nothing has moved for this long; 0 closes both sides at once, "
-            "as Twisted does (default: 5)",
+            "sides once nothing has moved for this long; 0 (the default) closes both "
+            "sides at once, as Twisted does",
         )
 
     def makeFactory(self, reactor: Any, options: argparse.Namespace) -> ProxyFactory:
