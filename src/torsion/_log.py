@@ -2,7 +2,10 @@
 
 All reporting goes through the stdlib logger ``torsion`` (children per area).
 ``log_failure`` is used wherever an exception must not stop the loop: it logs
-the traceback and returns.
+the traceback and returns.  A record logged for a Failure carries it as the
+record's ``failure`` attribute (an exception is in ``exc_info`` as usual), so
+a handler can tell what failed: ``torsion.trial`` fails the running test
+with it.
 """
 
 from __future__ import annotations
@@ -27,4 +30,4 @@ def log_failure(why: str, failure: Any = None, *, log: logging.Logger = logger) 
         text = failure.getTraceback()
     except Exception:  # pragma: no cover - defensive
         text = repr(failure)
-    log.error("%s\n%s", why, text.rstrip("\n"))
+    log.error("%s\n%s", why, text.rstrip("\n"), extra={"failure": failure})
