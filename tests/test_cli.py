@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from _programs import ADDRESS, Program, environment
+from torsion import reactors
 
 
 def torsion(*args: str, extraPath: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -151,7 +152,7 @@ def test_port_in_use(servers: list[Program]) -> None:
 # ------------------------------------------------------------ services
 
 
-@pytest.mark.parametrize("backend", ["select", "poll", "epoll"])
+@pytest.mark.parametrize("backend", reactors.available())
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_echo_round_trip_and_signals(servers: list[Program], backend: str, sig: int) -> None:
     server = start(servers, "--reactor", backend, "run", "echo", "--listen", LOCAL)

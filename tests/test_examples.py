@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from torsion import reactors
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
@@ -42,7 +44,7 @@ def _start(script: str, *args: str, backend: str) -> subprocess.Popen[str]:
     return proc
 
 
-@pytest.mark.parametrize("backend", ["select", "poll", "epoll"])
+@pytest.mark.parametrize("backend", reactors.available())
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_echoserv_echoes_and_stops_on_signal(backend: str, sig: int) -> None:
     port = _free_port()

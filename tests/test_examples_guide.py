@@ -21,9 +21,10 @@ from typing import Any
 import pytest
 
 from _programs import ROOT, Program, environment
+from torsion import reactors
 
 EXAMPLES = ROOT / "examples"
-BACKENDS = ["select", "poll", "epoll"]
+BACKENDS = reactors.available()
 
 
 @pytest.fixture

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from torsion import reactors
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-BACKENDS = ["select", "poll", "epoll"]
+BACKENDS = reactors.available()
 
 
 def _env(backend: str) -> dict[str, str]:

@@ -15,8 +15,9 @@ import pytest
 import trustme
 
 from test_examples import EXAMPLES, _env
+from torsion import reactors
 
-BACKENDS = ["select", "poll", "epoll"]
+BACKENDS = reactors.available()
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from torsion import defer, error
+from torsion import defer, error, reactors
 from torsion._process_endpoints import PipeAddress, StandardIOEndpoint
 from torsion.failure import Failure
 from torsion.protocol import Factory, Protocol
@@ -241,7 +241,7 @@ PROGRAM = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("backend", ["select", "poll", "epoll"])
+@pytest.mark.parametrize("backend", reactors.available())
 @pytest.mark.parametrize("stdin", ["pipe", "file"])
 def test_program_on_real_stdio(backend: str, stdin: str, tmp_path: Path) -> None:
     payload = os.urandom(200_000).hex().encode()

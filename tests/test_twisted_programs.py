@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from torsion import reactors
+
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAMS = Path(__file__).resolve().parent / "programs"
 
@@ -79,7 +81,7 @@ def _twisted(name: str, tmp_path: Path, sig: int | None = None) -> tuple[int, st
     return _twisted_cache[key]
 
 
-@pytest.mark.parametrize("backend", ["select", "poll", "epoll"])
+@pytest.mark.parametrize("backend", reactors.available())
 @pytest.mark.parametrize(
     "name", ["lifecycle.py", "deferreds.py", "tcp_events.py", "threads_prog.py"]
 )
@@ -92,7 +94,7 @@ def test_program_behaves_as_under_twisted(name: str, backend: str, tmp_path: Pat
     assert code == expected_code, err
 
 
-@pytest.mark.parametrize("backend", ["select", "poll", "epoll"])
+@pytest.mark.parametrize("backend", reactors.available())
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_shutdown_behaves_as_under_twisted(backend: str, sig: int, tmp_path: Path) -> None:
     expected_code, expected = _twisted("signals.py", tmp_path, sig)

@@ -92,13 +92,16 @@ class Janitor:
                 pass  # it was already half gone; the leftover is what matters
         return found
 
+    def stopThreadPool(self) -> None:
+        """Stop the reactor's thread pool and wait for its threads; next use makes a new one."""
+        pool = getattr(self.reactor, "threadpool", None)
+        if pool is not None:
+            self.reactor.threadpool = None
+            pool.stop()
+
     def threads(self, grace: float = 1.0) -> list[str]:
         """Stop the reactor's thread pool; name the threads still running after ``grace``."""
-        reactor = self.reactor
-        pool = getattr(reactor, "threadpool", None)
-        if pool is not None:
-            reactor.threadpool = None  # getThreadPool() makes a fresh one next time
-            pool.stop()
+        self.stopThreadPool()
         deadline = time.monotonic() + grace
         for thread in self._liveThreads() - self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
