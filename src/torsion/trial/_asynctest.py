@@ -31,7 +31,6 @@ from torsion.trial._wait import spin, whereWaiting
 from torsion.trial.util import (
     DEFAULT_TIMEOUT_DURATION,
     DirtyReactorAggregateError,
-    acquireAttribute,
 )
 
 __all__ = ["TestCase"]
@@ -52,7 +51,7 @@ class TestCase(SynchronousTestCase):
 
     def getTimeout(self) -> float:
         """The seconds each part of this test may take (``timeout`` attribute, or 120)."""
-        timeout = acquireAttribute(self._parents, "timeout", DEFAULT_TIMEOUT_DURATION)
+        timeout = self._acquire("timeout", DEFAULT_TIMEOUT_DURATION)
         try:
             return float(timeout)
         except (TypeError, ValueError):

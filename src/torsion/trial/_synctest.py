@@ -109,9 +109,19 @@ class SynchronousTestCase(Assertions):
 
     # -- what applies to this test ------------------------------------------
 
+    def _acquire(self, name: str, default: Any) -> Any:
+        """``name`` from the method, the test, or the module; functions do not count.
+
+        A module that imports a function called ``skip`` (``from unittest
+        import skip``) or ``suppress`` does not mean to skip or suppress
+        anything; trial takes it at its word, torsion does not.
+        """
+        holders = [p for p in self._parents if not callable(getattr(p, name, None))]
+        return acquireAttribute(holders, name, default)
+
     def getSkip(self) -> tuple[bool, Any]:
         """(skip it?, why): a ``skip`` attribute, or unittest's skip decorators."""
-        reason = acquireAttribute(self._parents, "skip", None)
+        reason = self._acquire("skip", None)
         if reason is not None:
             return True, reason
         if getattr(self, "__unittest_skip__", False):
@@ -120,7 +130,7 @@ class SynchronousTestCase(Assertions):
 
     def getTodo(self) -> Todo | None:
         """The ``todo`` of this test (or unittest's ``expectedFailure``), if any."""
-        todo = acquireAttribute(self._parents, "todo", None)
+        todo = self._acquire("todo", None)
         if todo is not None:
             return makeTodo(todo)
         method = getattr(self, self._testMethodName, None)
@@ -131,7 +141,7 @@ class SynchronousTestCase(Assertions):
         return None
 
     def _getSuppress(self) -> Any:
-        return acquireAttribute(self._parents, "suppress", [])
+        return self._acquire("suppress", [])
 
     def getSuppress(self) -> Any:
         return self._getSuppress()

@@ -40,12 +40,12 @@ class CollectedWarning:
 
 
 def _forgetWarnedOnce() -> None:
+    """Clear every module's record of the warnings it already showed once."""
     for module in list(sys.modules.values()):
-        if module is not None:
-            try:
-                module.__warningregistry__ = None  # type: ignore[attr-defined]
-            except BaseException:
-                pass  # some module objects refuse new attributes
+        # Through __dict__: some module objects warn when asked for attributes.
+        registry = getattr(module, "__dict__", {}).get("__warningregistry__")
+        if isinstance(registry, dict):
+            registry.clear()
 
 
 def _filtersChanged() -> None:
