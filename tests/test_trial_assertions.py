@@ -9,10 +9,18 @@ from typing import Any
 
 import pytest
 
-from _trial_results import runTest
-from torsion import defer
+from _trial_results import Results, runTest
+from torsion import defer, trial
 from torsion.failure import Failure
-from torsion.trial import FailTest, SkipTest, SynchronousTestCase, Todo, makeTodo
+from torsion.trial import (
+    FailTest,
+    PyUnitResultAdapter,
+    SkipTest,
+    SynchronousTestCase,
+    Todo,
+    decorate,
+    makeTodo,
+)
 from torsion.trial import unittest as trial_unittest
 from torsion.trial.util import acquireAttribute, suppress
 
@@ -396,7 +404,7 @@ def test_todo_expected_failure_and_unexpected_success() -> None:
 
 def test_makeTodo() -> None:
     assert makeTodo("why") == Todo("why")
-    assert makeTodo((ValueError, "why")) == Todo("why", (ValueError,))
+    assert makeTodo((ValueError, "why")) == Todo("why", [ValueError])  # as trial keeps it
     todo = makeTodo(([ValueError, KeyError], "why"))
     assert todo.expected(Failure(KeyError())) and not todo.expected(Failure(OSError()))
     assert str(todo) == "why" and "reason='why'" in repr(todo)
@@ -463,3 +471,97 @@ def test_tests_of_a_case_are_collected_by_unittest() -> None:
     result = unittest.TestResult()
     suite.run(result)
     assert (result.testsRun, result.wasSuccessful()) == (2, True)
+
+
+def test_a_case_without_a_method_name_runs_nothing_and_passes() -> None:
+    results = Results()
+    Case().run(results)  # trial's runTest default
+    assert results.kinds() == {"successes": 1}
+    assert "runTest" not in vars(SynchronousTestCase)  # no phantom test for collectors
+
+
+def test_SkipTest_without_a_reason_warns_at_the_method() -> None:
+    class T(SynchronousTestCase):
+        def test_it(self) -> None:
+            raise SkipTest()
+
+    class Outer(SynchronousTestCase):
+        def test_it(self) -> None:
+            runTest(T)
+            (w,) = self.flushWarnings([T.test_it])
+            self.assertEqual(w["category"], DeprecationWarning)
+            self.assertIn("Give a reason for skipping tests!", w["message"])
+
+    assert runTest(Outer).kinds() == {"successes": 1}
+
+
+def test_KeyboardInterrupt_stops_a_unittest_run_after_reporting_it() -> None:
+    class T(SynchronousTestCase):
+        def test_a(self) -> None:
+            raise KeyboardInterrupt()
+
+        def test_b(self) -> None:
+            pass
+
+    results = Results()
+    unittest.TestSuite([T("test_a"), T("test_b")]).run(results)
+    assert results.shouldStop and results.testsRun == 1
+    assert results.kinds() == {"errors": 1}
+
+
+def test_KeyboardInterrupt_goes_up_to_a_result_that_cannot_stop() -> None:
+    class Bare:
+        def startTest(self, test: Any) -> None:
+            pass
+
+        def stopTest(self, test: Any) -> None:
+            pass
+
+    class T(SynchronousTestCase):
+        def test_it(self) -> None:
+            raise KeyboardInterrupt()
+
+    with pytest.raises(KeyboardInterrupt):
+        T("test_it").run(Bare())
+
+
+def test_PyUnitResultAdapter_reports_todo_outcomes_as_failures() -> None:
+    result = unittest.TestResult()
+    adapter = PyUnitResultAdapter(result)
+    adapter.addExpectedFailure(case, Failure(ValueError()), Todo("x"))
+    adapter.addUnexpectedSuccess(case, Todo("x"))
+    adapter.addError(case, Failure(ValueError()))
+    assert (len(result.failures), len(result.errors)) == (2, 1)
+
+
+def test_decorate_wraps_each_test_and_reports_as_the_decorator() -> None:
+    class T(SynchronousTestCase):
+        def test_a(self) -> None:
+            pass
+
+    suite = unittest.TestSuite([unittest.TestSuite([T("test_a")])])
+    assert decorate(suite, trial.TestDecorator) is suite
+    (inner,) = list(suite)
+    (wrapped,) = list(inner)
+    assert isinstance(wrapped, trial.TestDecorator) and wrapped._testMethodName == "test_a"
+    results = Results()
+    wrapped(results)
+    assert isinstance(results.successes[0], trial.TestDecorator)
+    assert isinstance(decorate(T("test_a"), trial.TestDecorator), trial.TestDecorator)
+
+
+def test_callDeprecated_and_getDeprecatedModuleAttribute_use_twisteds_words() -> None:
+    deprecate = pytest.importorskip("twisted.python.deprecate")
+    incremental = pytest.importorskip("incremental")
+    version = incremental.Version("torsion-test", 1, 2, 3)
+
+    @deprecate.deprecated(version)
+    def old() -> int:
+        return 5
+
+    class T(SynchronousTestCase):
+        def test_it(self) -> None:
+            self.assertEqual(self.callDeprecated(version, old), 5)
+            self.assertRaises(self.failureException, self.callDeprecated, version, len, "")
+
+    assert runTest(T).kinds() == {"successes": 1}

@@ -16,7 +16,8 @@ from unittest import TestSuite
 
 from torsion.trial._assertions import FailTest
 from torsion.trial._asynctest import TestCase
-from torsion.trial._result import Todo, makeTodo
+from torsion.trial._decorate import TestDecorator, decorate
+from torsion.trial._result import PyUnitResultAdapter, Todo, makeTodo
 from torsion.trial._synctest import SkipTest, SynchronousTestCase
 from torsion.trial.util import DirtyReactorAggregateError
 
@@ -28,10 +29,13 @@ del _public
 __all__ = [
     "DirtyReactorAggregateError",
     "FailTest",
+    "PyUnitResultAdapter",
     "SkipTest",
     "SynchronousTestCase",
     "TestCase",
+    "TestDecorator",
     "TestSuite",
     "Todo",
+    "decorate",
     "makeTodo",
 ]

@@ -23,15 +23,12 @@ from typing import Any, TypeVar
 from torsion import defer, error, reactors
 from torsion.defer import Deferred
 from torsion.failure import Failure
-from torsion.trial import _warnings
+from torsion.trial import _warnings, util
 from torsion.trial._janitor import Janitor
 from torsion.trial._result import Outcomes
 from torsion.trial._synctest import SkipTest, SynchronousTestCase
 from torsion.trial._wait import spin, whereWaiting
-from torsion.trial.util import (
-    DEFAULT_TIMEOUT_DURATION,
-    DirtyReactorAggregateError,
-)
+from torsion.trial.util import DirtyReactorAggregateError
 
 __all__ = ["TestCase"]
 
@@ -51,14 +48,15 @@ class TestCase(SynchronousTestCase):
 
     def getTimeout(self) -> float:
         """The seconds each part of this test may take (``timeout`` attribute, or 120)."""
-        timeout = self._acquire("timeout", DEFAULT_TIMEOUT_DURATION)
+        default = util.DEFAULT_TIMEOUT_DURATION  # looked up now: tests may patch it
+        timeout = self._acquire("timeout", default)
         try:
             return float(timeout)
         except (TypeError, ValueError):
             warnings.warn(
                 "'timeout' attribute needs to be a number.", DeprecationWarning, stacklevel=2
             )
-            return DEFAULT_TIMEOUT_DURATION
+            return float(default)
 
     def assertFailure(
         self, deferred: Deferred[Any], *expectedFailures: type[BaseException]
@@ -133,17 +131,15 @@ class TestCase(SynchronousTestCase):
                 except SkipTest as e:
                     outcomes.skip(self._skipReason(self.setUp, e))
                     return False
-                except KeyboardInterrupt:
-                    raise
                 except BaseException:
-                    outcomes.error(sys.exc_info())  # type: ignore[arg-type]
+                    _error(outcomes, sys.exc_info())
                     return False
                 setUpDone = True
                 todo = self.getTodo()
                 try:
                     await self._callPart(getattr(self, self._testMethodName), self._testMethodName)
                 except KeyboardInterrupt:
-                    raise
+                    outcomes.interrupted(sys.exc_info())  # type: ignore[arg-type]
                 except BaseException:
                     self._reportFailure(outcomes, todo, sys.exc_info())
                 else:
@@ -157,10 +153,8 @@ class TestCase(SynchronousTestCase):
             if setUpDone:
                 try:
                     await self._callPart(self.tearDown, "tearDown")
-                except KeyboardInterrupt:
-                    raise
                 except BaseException:
-                    outcomes.error(sys.exc_info())  # type: ignore[arg-type]
+                    _error(outcomes, sys.exc_info())
                     passed = False
         return passed
 
@@ -173,16 +167,14 @@ class TestCase(SynchronousTestCase):
                 await self._callPart(
                     functools.partial(f, *args, **kwargs), f"cleanup function {name}"
                 )
-            except KeyboardInterrupt:
-                raise
             except BaseException:
                 failures.append(sys.exc_info())
         for info in failures:
-            outcomes.error(info)  # type: ignore[arg-type]
+            _error(outcomes, info)
 
     def _runFixturesAndTest(self, outcomes: Outcomes) -> bool:
         reactor = self._reactor
-        janitor = Janitor(reactor)
+        self._janitor = Janitor(reactor)
         unhandledBefore = defer._unhandledCount()
         self._timedOut = False
         passed = False
@@ -198,7 +190,8 @@ class TestCase(SynchronousTestCase):
                     "and cannot run the tests that follow"
                 ) from None
             if results and isinstance(results[0], Failure):
-                outcomes.error(results[0])  # a bug in the machinery: never hide it
+                results[0].trap(KeyboardInterrupt)  # anything else: a bug here, never hidden
+                results[0].raiseException()
             elif results:
                 passed = bool(results[0])
             elif self._timedOut:
@@ -208,19 +201,28 @@ class TestCase(SynchronousTestCase):
                     Failure(RuntimeError(f"the reactor stopped before {self!r} finished"))
                 )
         finally:
-            if not self._cleanReactor(janitor, outcomes):
+            calls = self._janitor.pendingCalls()
+            if calls:
+                outcomes.error(Failure(DirtyReactorAggregateError(calls)))
                 passed = False
             if defer._unhandledCount() > unhandledBefore:
                 gc.collect()  # so that failed Deferreds the test dropped report now
         return passed
 
-    def _cleanReactor(self, janitor: Janitor, outcomes: Outcomes) -> bool:
-        calls, selectables, threads = janitor.clean()
-        if calls:
-            outcomes.error(Failure(DirtyReactorAggregateError(calls)))
+    def _classCleanUp(self, outcomes: Outcomes) -> None:
+        """What trial checks once the outcome is out: descriptors, then threads."""
+        selectables = self._janitor.selectables()
+        threads = self._janitor.threads()
         if selectables or threads:
             outcomes.error(Failure(DirtyReactorAggregateError([], selectables, threads)))
-        return not (calls or selectables or threads)
+
+
+def _error(outcomes: Outcomes, info: Any) -> None:
+    """Report a fixture's exception: an error (a KeyboardInterrupt stops the run)."""
+    if isinstance(info[1], KeyboardInterrupt):
+        outcomes.interrupted(info)
+    else:
+        outcomes.error(info)
 
 
 def _excInfo(failure: Failure) -> Any:

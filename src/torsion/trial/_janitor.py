@@ -1,7 +1,7 @@
 """The janitor: what a test left in a reactor, named and cleaned up.
 
-After a test, ``Janitor.clean()`` finds three kinds of leftovers, removes each
-so the next test starts clean, and returns their descriptions:
+After a test, the janitor finds three kinds of leftovers, removes each so the
+next test starts clean, and describes them:
 
 * timers: ``callLater`` calls still pending (cancelled);
 * selectables: listening ports, connections, pipes still registered with
@@ -80,6 +80,7 @@ class Janitor:
         found = []
         killed: set[int] = set()
         reason = Failure(error.ConnectionLost("closed by the test janitor"))
+        pending = set(map(id, self.reactor.getDelayedCalls()))
         for selectable in self.reactor.removeAll():
             found.append(repr(selectable))
             process = _processOf(selectable)
@@ -90,6 +91,9 @@ class Janitor:
                 selectable.connectionLost(reason)
             except Exception:
                 pass  # it was already half gone; the leftover is what matters
+        for call in self.reactor.getDelayedCalls():
+            if id(call) not in pending and call.active():
+                call.cancel()  # scheduled by the closing itself
         return found
 
     def stopThreadPool(self) -> None:
@@ -99,7 +103,7 @@ class Janitor:
             self.reactor.threadpool = None
             pool.stop()
 
-    def threads(self, grace: float = 1.0) -> list[str]:
+    def threads(self, grace: float = 0.5) -> list[str]:
         """Stop the reactor's thread pool; name the threads still running after ``grace``."""
         self.stopThreadPool()
         deadline = time.monotonic() + grace
@@ -107,12 +111,3 @@ class Janitor:
             thread.join(max(0.0, deadline - time.monotonic()))
         still = self._liveThreads() - self._threads
         return sorted(f"{t.name} ({t!r})" for t in still)
-
-    def clean(self) -> tuple[list[str], list[str], list[str]]:
-        """All three checks, in order: (calls, selectables, threads)."""
-        calls = self.pendingCalls()
-        selectables = self.selectables()
-        for call in self.reactor.getDelayedCalls():  # scheduled by the closing itself
-            if call.active():
-                call.cancel()
-        return calls, selectables, self.threads()

@@ -3,9 +3,10 @@
 ``Snapshot.take()`` records the open file descriptors, the live threads and
 the child processes; ``Snapshot.leaksSince(before)`` names what is new.  Things
 being torn down may take a moment to go (a thread finishing, a child being
-reaped, a socket closed when a cycle is collected), so ``leaksSince`` looks
-again, after a garbage collection, until ``grace`` seconds have passed: a
-clean test pays for one look, a leaky one for the grace period.
+reaped, a socket closed when a cycle is collected), so when it finds
+something ``leaksSince`` collects garbage and looks again, until ``grace``
+seconds have passed: a clean test pays for one look, a leaky one for the
+grace period.
 
 Descriptors and children are read from ``/proc`` (or ``/dev/fd``); where
 neither exists those checks find nothing rather than guess.
@@ -110,15 +111,19 @@ class Snapshot:
         their way out.
         """
         deadline = time.monotonic() + grace
+        collect = False  # a clean test pays for no garbage collection
         while True:
-            gc.collect()
+            if collect:
+                gc.collect()
             now = Snapshot.take(fds=fds, children=children)
             newFds = now.fds - self.fds
             newThreads = now.threads - self.threads
             newKids = now.children - self.children
             if not (newFds or newThreads or newKids) or time.monotonic() > deadline:
                 break
-            time.sleep(0.01)
+            if collect:
+                time.sleep(0.01)
+            collect = True
         problems = []
         if newFds:
             problems.append(

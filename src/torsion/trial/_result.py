@@ -19,7 +19,7 @@ from typing import Any
 
 from torsion.failure import Failure
 
-__all__ = ["Outcomes", "Todo", "makeTodo"]
+__all__ = ["Outcomes", "PyUnitResultAdapter", "Todo", "UnsupportedTrialFeature", "makeTodo"]
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
@@ -29,7 +29,7 @@ class Todo:
     """A test expected to fail: why, and with which exceptions (None: any)."""
 
     reason: str
-    errors: tuple[type[BaseException], ...] | None = None
+    errors: Iterable[type[BaseException]] | None = None
 
     def expected(self, failure: Failure) -> bool:
         """Is ``failure`` one of the failures this todo expects?"""
@@ -51,9 +51,7 @@ def makeTodo(value: Any) -> Todo:
         return value
     if isinstance(value, tuple):
         errors, reason = value
-        if isinstance(errors, type):
-            return Todo(str(reason), (errors,))
-        return Todo(str(reason), tuple(errors))
+        return Todo(str(reason), [errors] if isinstance(errors, type) else errors)
     return Todo(str(value))
 
 
@@ -143,6 +141,17 @@ class Outcomes:
         for e in errors:
             self.error(e)
 
+    def interrupted(self, info: ExcInfo) -> None:
+        """A KeyboardInterrupt: reported, and the run stopped, if ``result`` can stop one.
+
+        Otherwise (pytest) it goes on up, to whoever runs the tests.
+        """
+        stop = getattr(self.result, "stop", None)
+        if stop is None or not hasattr(self.result, "shouldStop"):
+            raise info[1]
+        self.error(info)
+        stop()
+
     def skip(self, reason: Any) -> None:
         addSkip = getattr(self.result, "addSkip", None)
         if addSkip is None:
@@ -173,3 +182,51 @@ class Outcomes:
 def _unexpected(todo: Todo) -> ExcInfo:
     e = AssertionError(f"unexpected success (todo: {todo.reason})")
     return (AssertionError, e, None)
+
+
+class UnsupportedTrialFeature(Exception):
+    """A trial outcome (todo) that a plain unittest result cannot record."""
+
+
+class PyUnitResultAdapter:
+    """Wraps a ``unittest.TestResult`` so it takes trial's outcomes, as trial's does.
+
+    An expected failure or an unexpected success (trial's ``todo``) is
+    reported to it as a failure (``UnsupportedTrialFeature``).  torsion's test
+    cases do not need it (they talk to any result), it is kept for code
+    that uses it directly.
+    """
+
+    def __init__(self, original: Any) -> None:
+        self.original = original
+
+    def startTest(self, test: Any) -> None:
+        self.original.startTest(test)
+
+    def stopTest(self, test: Any) -> None:
+        self.original.stopTest(test)
+
+    def addSuccess(self, test: Any) -> None:
+        self.original.addSuccess(test)
+
+    def addFailure(self, test: Any, error: Any) -> None:
+        self.original.addFailure(test, excInfo(error))
+
+    def addError(self, test: Any, error: Any) -> None:
+        self.original.addError(test, excInfo(error))
+
+    def addSkip(self, test: Any, reason: Any) -> None:
+        self.original.addSkip(test, reason)
+
+    def _unsupported(self, test: Any, feature: str, info: Any) -> None:
+        e = UnsupportedTrialFeature(feature, info)
+        self.original.addFailure(test, (UnsupportedTrialFeature, e, None))
+
+    def addUnexpectedSuccess(self, test: Any, todo: Any = None) -> None:
+        self._unsupported(test, "unexpected success", todo)
+
+    def addExpectedFailure(self, test: Any, error: Any, todo: Any = None) -> None:
+        self._unsupported(test, "expected failure", error)
+
+    def upDownError(self, method: Any, error: Any, warn: Any, printStatus: Any) -> None:
+        pass

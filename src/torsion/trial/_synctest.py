@@ -13,6 +13,7 @@ any result object, including pytest's and trial's (see ``_result``).
 from __future__ import annotations
 
 import atexit
+import importlib
 import inspect
 import os
 import shutil
@@ -34,6 +35,10 @@ from torsion.trial.util import acquireAttribute
 __all__ = ["SkipTest", "SynchronousTestCase"]
 
 SkipTest = unittest.SkipTest
+
+
+def _nothing() -> None:
+    pass
 
 
 class _MonkeyPatch:
@@ -87,6 +92,10 @@ class SynchronousTestCase(Assertions):
 
     def __init__(self, methodName: str = "runTest") -> None:
         super().__init__(methodName)
+        if methodName == "runTest" and not hasattr(self, "runTest"):
+            # trial's default test does nothing; on the instance, so that
+            # collectors do not find a ``runTest`` on every class.
+            self.runTest = _nothing
         method = getattr(self, methodName, None)
         self._parents: list[Any] = [
             *([method] if method is not None else []),
@@ -170,6 +179,51 @@ class SynchronousTestCase(Assertions):
         of ``offendingFunctions``, if given."""
         return _warnings.flushWarnings(self._warnings, offendingFunctions)
 
+    # -- Twisted's deprecation helpers ----------------------------------------
+    # They check warnings made by twisted.python.deprecate, in its words, so
+    # they need it (code that deprecates with it has it installed).
+
+    def getDeprecatedModuleAttribute(
+        self, moduleName: str, name: str, version: Any, message: str | None = None
+    ) -> Any:
+        """``moduleName.name``, failing unless getting it warned of its deprecation
+        (as ``twisted.python.deprecate.deprecatedModuleAttribute`` does) since ``version``."""
+        deprecate = importlib.import_module("twisted.python.deprecate")
+        qualified = f"{moduleName}.{name}"
+        attribute = getattr(sys.modules[moduleName], name)
+        shown = self.flushWarnings([self.getDeprecatedModuleAttribute])
+        if not shown:
+            self.fail(f"{qualified} is not deprecated.")
+        expected = deprecate.DEPRECATION_WARNING_FORMAT % {
+            "fqpn": qualified,
+            "version": deprecate.getVersionString(version),
+        }
+        if message is not None:
+            expected = f"{expected}: {message}"
+        observed = shown[0]["message"]
+        self.assertTrue(
+            observed.startswith(expected), f"Expected {observed!r} to start with {expected!r}"
+        )
+        return attribute
+
+    def callDeprecated(
+        self, version: Any, f: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        """``f(*args, **kwargs)``, failing unless it warned that it is deprecated since
+        ``version`` (or ``(version, replacement)``), in ``twisted.python.deprecate``'s words."""
+        deprecate = importlib.import_module("twisted.python.deprecate")
+        result = f(*args, **kwargs)
+        shown = self.flushWarnings([self.callDeprecated])
+        try:
+            since, replacement = list(version)
+        except TypeError:
+            since, replacement = version, None
+        if not shown:
+            self.fail(f"{f!r} is not deprecated.")
+        expected = deprecate.getDeprecationWarningString(f, since, replacement=replacement)
+        self.assertEqual(expected, shown[0]["message"])
+        return result
+
     def mktemp(self) -> str:
         """A new path (not created; its parent directory is) unique to this call.
 
@@ -227,11 +281,15 @@ class SynchronousTestCase(Assertions):
                     outcomes.error(sys.exc_info())  # type: ignore[arg-type]
             if passed and not outcomes.bad:
                 outcomes.success()
+            self._classCleanUp(outcomes)
         finally:
             result.stopTest(self)
             if stopTestRun is not None:
                 stopTestRun()
         return result
+
+    def _classCleanUp(self, outcomes: Outcomes) -> None:
+        """After the outcome is reported: nothing here (TestCase's janitor)."""
 
     def _reportLoggedErrors(self, outcomes: Outcomes) -> bool:
         errors = observer.flushErrors()
@@ -241,10 +299,12 @@ class SynchronousTestCase(Assertions):
     def _skipReason(self, method: Any, skip: BaseException) -> Any:
         if skip.args:
             return skip.args[0]
-        warnings.warn(
-            f"Do not raise unittest.SkipTest with no arguments (in {method!r}): "
-            "give a reason for skipping tests!",
-            stacklevel=2,
+        code = getattr(method, "__code__", None)
+        warnings.warn_explicit(
+            "Do not raise unittest.SkipTest with no arguments! Give a reason for skipping tests!",
+            DeprecationWarning,
+            code.co_filename if code else "<unknown>",
+            code.co_firstlineno if code else 0,
         )
         return skip
 
@@ -279,7 +339,8 @@ class SynchronousTestCase(Assertions):
                     "run it; use torsion.trial.TestCase"
                 )
         except KeyboardInterrupt:
-            raise
+            outcomes.interrupted(sys.exc_info())  # type: ignore[arg-type]
+            return True
         except BaseException:
             self._reportFailure(outcomes, todo, sys.exc_info())
             return True
@@ -309,6 +370,6 @@ class SynchronousTestCase(Assertions):
             try:
                 f(*args, **kwargs)
             except KeyboardInterrupt:
-                raise
+                outcomes.interrupted(sys.exc_info())  # type: ignore[arg-type]
             except BaseException:
                 outcomes.error(sys.exc_info())  # type: ignore[arg-type]
