@@ -39,6 +39,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTING_TABLE = ROOT / "docs" / "porting.md"
@@ -50,6 +51,7 @@ __all__ = [
     "rewrite",
     "runPytest",
     "runTorsionTrial",
+    "runTrial",
     "runTwistedTrial",
     "sourceDirectory",
 ]
@@ -294,28 +296,28 @@ def _run(
     return proc.returncode, proc.stdout + proc.stderr
 
 
-def runTorsionTrial(
+def runTrial(
+    program: str,
     targets: list[str],
     cwd: Path,
     *options: str,
     env: Mapping[str, str] | None = None,
     timeout: float = 300,
 ) -> Outcomes:
+    """``python -m PROGRAM OPTIONS TARGETS`` in ``cwd``, for ``torsion.trial`` or
+    (the oracle) ``twisted.trial``; the tree report read back."""
+    command = [sys.executable, "-m", program, *options, *targets]
+    return parseTrialOutput(*_run(command, cwd, env, timeout))
+
+
+def runTorsionTrial(targets: list[str], cwd: Path, *options: str, **kw: Any) -> Outcomes:
     """``python -m torsion.trial OPTIONS TARGETS`` in ``cwd``."""
-    command = [sys.executable, "-m", "torsion.trial", *options, *targets]
-    return parseTrialOutput(*_run(command, cwd, env, timeout))
+    return runTrial("torsion.trial", targets, cwd, *options, **kw)
 
 
-def runTwistedTrial(
-    targets: list[str],
-    cwd: Path,
-    *options: str,
-    env: Mapping[str, str] | None = None,
-    timeout: float = 300,
-) -> Outcomes:
-    """Twisted's ``trial OPTIONS TARGETS`` in ``cwd`` (the oracle)."""
-    command = [sys.executable, "-m", "twisted.trial", *options, *targets]
-    return parseTrialOutput(*_run(command, cwd, env, timeout))
+def runTwistedTrial(targets: list[str], cwd: Path, *options: str, **kw: Any) -> Outcomes:
+    """Twisted's ``trial OPTIONS TARGETS`` in ``cwd``."""
+    return runTrial("twisted.trial", targets, cwd, *options, **kw)
 
 
 def runPytest(

@@ -2,7 +2,8 @@
 
 It installs the chosen reactor (``--reactor``) before importing any test,
 loads the targets (``_loader``), runs them in a fresh ``_trial_temp``
-directory (as trial does: ``mktemp`` paths and ``test.log`` go there) and
+directory (as trial does: ``mktemp`` paths and ``test.log`` go there; a
+directory another run holds is left alone for ``_trial_temp-1``...) and
 prints trial's tree report and summary line (``_reporter``).  The exit code
 is 1 when a test failed or errored, else 0.
 
@@ -15,6 +16,8 @@ and this process prints them as they come.
 from __future__ import annotations
 
 import argparse
+import atexit
+import fcntl
 import gc
 import json
 import logging
@@ -88,7 +91,41 @@ def _prepare(suite: unittest.TestSuite, forceGC: bool) -> unittest.TestSuite:
     return unittest.TestSuite(_GarbageCollecting(t) for t in _loader.flatten(suite))
 
 
+def _heldByTwisted(path: str) -> bool:
+    """Does a running Twisted ``trial`` hold ``path`` (its lock: a symlink to its pid)?"""
+    try:
+        pid = int(os.readlink(path + ".lock"))
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _lockedDirectory(path: str) -> str:
+    """``path``, or ``path-1``, ``path-2``... the first no other run holds (as trial does).
+
+    The lock (``flock`` on ``<dir>.torsion-lock``) is held until this process
+    exits; a directory Twisted's trial holds counts as taken too.
+    """
+    for n in range(100):
+        candidate = path if n == 0 else f"{path}-{n}"
+        parent = os.path.dirname(os.path.abspath(candidate))
+        os.makedirs(parent, exist_ok=True)
+        if _heldByTwisted(candidate):
+            continue
+        lock = open(candidate + ".torsion-lock", "w")  # noqa: SIM115 - held for the whole run
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        atexit.register(lock.close)
+        return candidate
+    raise RuntimeError(f"no free temporary directory like {path!r}")
+
+
 def _enterTempDirectory(path: str) -> None:
+    path = _lockedDirectory(path)
     if os.path.isdir(path) and os.path.exists(os.path.join(path, "_trial_marker")):
         shutil.rmtree(path)
     os.makedirs(path, exist_ok=True)
