@@ -70,7 +70,7 @@ class TreeReporter(unittest.TestResult):
         self.errs: list[tuple[str, str]] = []
         self.surprises: list[tuple[str, str]] = []
         self._branch: list[str] = []
-        self._lineOpen: str | None = None
+        self._open: set[str] = set()  # started, no outcome printed yet
         self._started = time.monotonic()
 
     # -- the tree -------------------------------------------------------------
@@ -81,12 +81,12 @@ class TreeReporter(unittest.TestResult):
 
     def startTest(self, test: Any) -> None:
         super().startTest(test)
-        self._lineOpen = test.id()
+        self._open.add(test.id())
 
     def _status(self, test: Any, status: str) -> None:
         testId = test.id()
-        if self._lineOpen == testId:
-            self._lineOpen = None
+        if testId in self._open:
+            self._open.discard(testId)
             *branch, name = _split(testId)
             for depth, segment in enumerate(branch):
                 if depth >= len(self._branch) or self._branch[depth] != segment:
