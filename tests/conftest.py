@@ -17,4 +17,7 @@ from __future__ import annotations
 from torsion.pytest_plugin import ReactorTimeout as RunTimeout
 from torsion.pytest_plugin import runUntil as run_until
 
+# The plugin's own tests run pytest on small projects (tests/test_pytest_plugin.py).
+pytest_plugins = ["pytester"]
+
 __all__ = ["RunTimeout", "run_until"]
