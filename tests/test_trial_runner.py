@@ -8,6 +8,7 @@ under ``python -m torsion.trial``.
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -198,3 +199,15 @@ def test_until_failure_repeats_until_a_test_fails(project: Path, tmp_path: Path)
     assert result.returncode == 1
     assert "Test Pass 3" in result.output and "Test Pass 4" not in result.output
     assert counter.read_text() == "xxx"
+
+
+def test_a_temp_directory_another_run_holds_is_left_alone(tmp_path: Path, project: Path) -> None:
+    (tmp_path / "_trial_temp").mkdir()
+    (tmp_path / "_trial_temp" / "theirs").write_text("")
+    os.symlink(str(os.getpid()), tmp_path / "_trial_temp.lock")  # held, as trial holds it
+    os.symlink("999999999", tmp_path / "_trial_temp-1.lock")  # stale: taken over
+    result = runTorsionTrial(["pkg.test_one"], tmp_path, env={"PYTHONPATH": str(project)})
+    assert result.summary == "PASSED (successes=3)", result.output
+    assert (tmp_path / "_trial_temp" / "theirs").exists()
+    assert (tmp_path / "_trial_temp-1" / "test.log").exists()
+    assert not (tmp_path / "_trial_temp-1.lock").exists()  # released at exit

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import fcntl
 import gc
 import json
 import logging
@@ -91,36 +90,45 @@ def _prepare(suite: unittest.TestSuite, forceGC: bool) -> unittest.TestSuite:
     return unittest.TestSuite(_GarbageCollecting(t) for t in _loader.flatten(suite))
 
 
-def _heldByTwisted(path: str) -> bool:
-    """Does a running Twisted ``trial`` hold ``path`` (its lock: a symlink to its pid)?"""
+def _tryLock(lockPath: str) -> bool:
+    """Take the lock at ``lockPath``: a symlink to our pid, as Twisted's trial makes one.
+
+    So a run of either program leaves a directory the other holds alone.  A
+    lock whose process is gone is stale and taken over.
+    """
+    for _ in range(3):
+        try:
+            os.symlink(str(os.getpid()), lockPath)
+        except FileExistsError:
+            try:
+                os.kill(int(os.readlink(lockPath)), 0)
+                return False  # held by a live process
+            except (OSError, ValueError):
+                try:
+                    os.unlink(lockPath)  # stale
+                except FileNotFoundError:
+                    pass
+                continue
+        atexit.register(_unlock, lockPath)
+        return True
+    return False
+
+
+def _unlock(lockPath: str) -> None:
     try:
-        pid = int(os.readlink(path + ".lock"))
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return False
-    return True
+        if os.readlink(lockPath) == str(os.getpid()):
+            os.unlink(lockPath)
+    except OSError:
+        pass
 
 
 def _lockedDirectory(path: str) -> str:
-    """``path``, or ``path-1``, ``path-2``... the first no other run holds (as trial does).
-
-    The lock (``flock`` on ``<dir>.torsion-lock``) is held until this process
-    exits; a directory Twisted's trial holds counts as taken too.
-    """
+    """``path``, or ``path-1``, ``path-2``... the first no other run holds (as trial does)."""
     for n in range(100):
         candidate = path if n == 0 else f"{path}-{n}"
-        parent = os.path.dirname(os.path.abspath(candidate))
-        os.makedirs(parent, exist_ok=True)
-        if _heldByTwisted(candidate):
-            continue
-        lock = open(candidate + ".torsion-lock", "w")  # noqa: SIM115 - held for the whole run
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.close()
-            continue
-        atexit.register(lock.close)
-        return candidate
+        os.makedirs(os.path.dirname(os.path.abspath(candidate)), exist_ok=True)
+        if _tryLock(candidate + ".lock"):
+            return candidate
     raise RuntimeError(f"no free temporary directory like {path!r}")
 
 
