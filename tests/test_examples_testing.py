@@ -64,3 +64,9 @@ def test_pytest_example_on_every_backend_with_the_leak_check() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{3 + 2 * len(reactors.available())} passed" in result.stdout
+
+
+def test_trial_example_under_python_m_unittest() -> None:
+    result = run("-m", "unittest", "echo_test_trial")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Ran 4 tests" in result.stderr and result.stderr.rstrip().endswith("OK")
