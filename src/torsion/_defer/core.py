@@ -249,6 +249,11 @@ def _reportUnhandledAtShutdown() -> int:
     return sum(1 for report in list(_unhandled.values()) if report.report())
 
 
+def _unhandledCount() -> int:
+    """How many Deferreds hold a failure nobody has taken yet (torsion.trial's hint to collect)."""
+    return sum(1 for report in list(_unhandled.values()) if report.failure is not None)
+
+
 def _take(d: Deferred[Any]) -> Any:
     """Take the final result of a fired, idle Deferred, leaving it None (and disarmed)."""
     result = d.result

@@ -1,0 +1,59 @@
+"""Errors logged while a test runs, kept so that they fail it.
+
+torsion reports every error it catches (an exception in a callback or a
+protocol, an unhandled failure in a Deferred) through the stdlib logger
+``torsion`` or one of its children.  While at least one test runs, one
+handler on that logger keeps each record that carries an exception (its
+``exc_info``, or the ``failure`` attribute torsion sets) as a Failure.  The
+list is shared, as trial's log observer is: a test run inside another test
+(trial's own tests do that) takes the errors logged during it, and the outer
+test does not see them again.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from torsion.failure import Failure
+
+__all__ = ["observer"]
+
+
+class _ErrorObserver(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.errors: list[Failure] = []
+        self._users = 0
+        self._logger = logging.getLogger("torsion")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        failure: Any = getattr(record, "torsion_failure", None)
+        if not isinstance(failure, Failure):
+            info = record.exc_info
+            if not info or info[1] is None:
+                return  # an error message without an exception: logged, not fatal
+            failure = Failure(info[1], info[0], info[2])
+        self.errors.append(failure)
+
+    def add(self) -> None:
+        if self._users == 0:
+            self._logger.addHandler(self)
+        self._users += 1
+
+    def remove(self) -> None:
+        self._users -= 1
+        if self._users == 0:
+            self._logger.removeHandler(self)
+
+    def flushErrors(self, *errorTypes: type[BaseException]) -> list[Failure]:
+        """Take the errors of ``errorTypes`` (all of them if none is given)."""
+        if not errorTypes:
+            taken, self.errors = self.errors, []
+            return taken
+        taken = [f for f in self.errors if f.check(*errorTypes)]
+        self.errors = [f for f in self.errors if not f.check(*errorTypes)]
+        return taken
+
+
+observer = _ErrorObserver()
