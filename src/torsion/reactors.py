@@ -46,12 +46,15 @@ def _resolveName(name: str | None) -> str:
 
 
 def create(name: str | None = None) -> Reactor:
-    """Create a new, independent reactor on backend ``name`` (see module docs)."""
-    from torsion._reactor import Reactor
+    """Create a new, independent reactor on backend ``name`` (see module docs).
+
+    It is a ``torsion.aio.EventLoop``: an asyncio event loop as well.
+    """
+    from torsion._aio.loop import EventLoop
 
     backend_name = _resolveName(name)
     module = importlib.import_module(f"torsion._core.backends.{backend_name}")
-    return Reactor(module.Backend())
+    return EventLoop(module.Backend())
 
 
 def installed() -> Reactor | None:
