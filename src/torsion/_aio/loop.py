@@ -46,6 +46,7 @@ import errno
 import signal
 import sys
 import threading
+import warnings
 import weakref
 from asyncio import base_events, coroutines, events, format_helpers
 from asyncio.log import logger
@@ -96,6 +97,25 @@ class _Timer(events.TimerHandle):
     __eq__ = object.__eq__
     __ne__ = object.__ne__
     __hash__ = object.__hash__
+
+
+class _SelectorView:
+    """What asyncio's transports read from ``loop._selector`` (their repr): the key of an fd."""
+
+    __slots__ = ("_loop",)
+
+    def __init__(self, loop: EventLoop) -> None:
+        self._loop = loop
+
+    def get_key(self, fd: int) -> Any:
+        import selectors
+
+        events = (selectors.EVENT_READ if fd in self._loop._readers else 0) | (
+            selectors.EVENT_WRITE if fd in self._loop._writers else 0
+        )
+        if not events:
+            raise KeyError(fd)
+        return selectors.SelectorKey(fd, fd, events, None)
 
 
 class _PoolExecutor(concurrent.futures.Executor):
@@ -151,6 +171,10 @@ class EventLoop(SocketMethods, TransportMethods, Reactor, asyncio.BaseEventLoop)
         self._transports: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
         self._servingPorts: dict[Any, Any] = {}
 
+    @property
+    def _selector(self) -> _SelectorView | None:
+        return None if self._closed else _SelectorView(self)
+
     def __repr__(self) -> str:
         return (
             f"<torsion EventLoop backend={self.backendName} running={self.is_running()} "
@@ -160,8 +184,6 @@ class EventLoop(SocketMethods, TransportMethods, Reactor, asyncio.BaseEventLoop)
     def __del__(self, _warn: Any = None) -> None:
         # asyncio's warning for an unclosed loop, only for one used as such.
         if self._aioSession and not self._closed:
-            import warnings
-
             warnings.warn(
                 f"unclosed event loop {self!r}", ResourceWarning, stacklevel=2, source=self
             )

@@ -37,7 +37,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
-from asyncio import BufferedProtocol, futures, transports, trsock
+from asyncio import BufferedProtocol, constants, futures, transports, trsock
 from typing import Any
 
 from torsion import error
@@ -59,6 +59,10 @@ _ERRNOS = {
         errno.ESHUTDOWN,
     )
 }
+
+
+#: How ``abort()`` ends the stream: closed plainly, reported as connection_lost(None).
+_ABORTED = Failure(error.ConnectionDone("aborted"))
 
 
 def _lostError(value: BaseException) -> BaseException:
@@ -92,19 +96,27 @@ class StreamTransport(transports._FlowControlMixin):
     _maybe_pause_protocol: Any
     _maybe_resume_protocol: Any
     _set_write_buffer_limits: Any
+    _protocol: Any
+    dataReceived: Any
 
     __slots__ = (
         "__weakref__",
+        "_aborted",
         "_closing",
         "_connLost",
+        "_emptyWaiter",
         "_eof",
         "_fatal",
         "_protocol",
         "_reading",
         "_server",
         "_stream",
+        "_writeBlocked",
         "dataReceived",
     )
+
+    _start_tls_compatible = True
+    _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
 
     def __init__(
         self, loop: Any, protocol: Any, extra: dict[str, Any] | None = None, server: Any = None
@@ -114,6 +126,9 @@ class StreamTransport(transports._FlowControlMixin):
         self._closing = False
         self._eof = False
         self._connLost = 0
+        self._aborted = False
+        self._writeBlocked = False  # write() takes the slow path (see _writeRefused)
+        self._emptyWaiter: Any = None
         self._reading = True
         self._fatal: BaseException | None = None
         self._server = server
@@ -187,6 +202,10 @@ class StreamTransport(transports._FlowControlMixin):
     def connectionLost(self, reason: Any) -> None:
         self._closing = True
         self._connLost += 1
+        self._writeBlocked = True
+        waiter = self._emptyWaiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(ConnectionError("Connection is closed by peer"))
         exc = self._fatal
         if exc is None:
             value = reason.value if isinstance(reason, Failure) else reason
@@ -197,8 +216,12 @@ class StreamTransport(transports._FlowControlMixin):
             else:
                 exc = value
         server, self._server = self._server, None
+        protocol = self._protocol
+        # Break the cycles through the protocol at once (as asyncio does), so a
+        # closed connection's objects (an SSL context ...) go without the GC.
+        self._protocol = self.dataReceived = None
         try:
-            self._protocol.connection_lost(exc)
+            protocol.connection_lost(exc)
         finally:
             if server is not None:
                 server._detach()
@@ -212,6 +235,9 @@ class StreamTransport(transports._FlowControlMixin):
         self._maybe_pause_protocol()
 
     def resumeProducing(self) -> None:
+        waiter = self._emptyWaiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
         self._maybe_resume_protocol()
 
     def stopProducing(self) -> None:
@@ -261,10 +287,17 @@ class StreamTransport(transports._FlowControlMixin):
 
     def write(self, data: Any) -> None:
         """Send ``data`` (bytes-like), after anything already queued."""
-        if self._connLost or self._eof:
+        if self._writeBlocked:
             self._writeRefused(data)
             return
-        self._stream.write(data)
+        stream = self._stream
+        stream.write(data)
+        if stream._writeError is not None:
+            # Gone (a reset, a broken pipe): closing now, connection_lost
+            # follows, as with asyncio's transports.
+            self._closing = self._writeBlocked = True
+            if self._fatal is None:
+                self._fatal = stream._writeError
 
     def _writeRefused(self, data: Any) -> None:
         if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -273,8 +306,29 @@ class StreamTransport(transports._FlowControlMixin):
             )
         if self._eof:
             raise RuntimeError("Cannot call write() after write_eof()")
+        if self._emptyWaiter is not None:
+            raise RuntimeError("unable to write; sendfile is in progress")
+        if self._stream is None:
+            raise RuntimeError("the transport is not connected yet")
         if data:
             self._connLost += 1
+
+    def _make_empty_waiter(self) -> Any:
+        """A Future that is done once the stream's write queue is empty (for sendfile)."""
+        if self._emptyWaiter is not None:
+            raise RuntimeError("Empty waiter is already set")
+        waiter = self._emptyWaiter = self._loop.create_future()
+        self._writeBlocked = True
+        stream = self._stream
+        if stream is None or not stream._buffered:
+            waiter.set_result(None)
+        else:
+            stream.producerPaused = True  # the stream resumes us once its queue is empty
+        return waiter
+
+    def _reset_empty_waiter(self) -> None:
+        self._emptyWaiter = None
+        self._writeBlocked = bool(self._connLost or self._eof)
 
     def writelines(self, list_of_data: Any) -> None:
         self.write(b"".join(list_of_data))
@@ -285,7 +339,7 @@ class StreamTransport(transports._FlowControlMixin):
     def write_eof(self) -> None:
         if self._closing or self._eof:
             return
-        self._eof = True
+        self._eof = self._writeBlocked = True
         self._stream.loseWriteConnection()
 
     def close(self) -> None:
@@ -299,10 +353,19 @@ class StreamTransport(transports._FlowControlMixin):
             stream.loseConnection()
 
     def abort(self) -> None:
-        """Close at once, dropping anything queued."""
-        self._closing = True
-        if self._stream is not None:
-            self._stream.abortConnection()
+        """Close at once, dropping anything queued (``connection_lost(None)`` next turn).
+
+        Unlike torsion's ``abortConnection``, the socket is closed plainly (the
+        peer sees an EOF, not a reset), as asyncio's transports do.
+        """
+        stream = self._stream
+        if stream is None or stream.disconnected or self._aborted:
+            self._closing = True
+            return
+        self._closing = self._writeBlocked = self._aborted = True
+        stream.stopReading()
+        stream.stopWriting()
+        self._loop.call_soon(stream.connectionLost, _ABORTED)
 
     def _fatal_error(self, exc: BaseException, message: str) -> None:
         if not isinstance(exc, OSError):

@@ -51,6 +51,8 @@ class TransportMethods:
     """The transport-making part of the EventLoop (a mixin)."""
 
     _servingPorts: dict[Any, Any]
+    _transports: Any
+    sock_sendfile: Any
     call_soon: Any
     create_future: Any
     sock_connect: Any
@@ -98,6 +100,26 @@ class TransportMethods:
         )
         self._make_socket_transport(rawsock, tls, extra=extra, server=server)
         return tls._app_transport
+
+    async def _sendfile_native(
+        self, transp: Any, file: Any, offset: int, count: int | None
+    ) -> int:
+        """``sock_sendfile`` on a stream transport's socket, once its queue is empty."""
+        stream = transp._stream
+        fd = stream.fileno()
+        self._transports.pop(fd, None)
+        resume = transp.is_reading()
+        transp.pause_reading()
+        await transp._make_empty_waiter()
+        try:
+            return await self.sock_sendfile(  # type: ignore[no-any-return]
+                stream.socket, file, offset, count, fallback=False
+            )
+        finally:
+            transp._reset_empty_waiter()
+            if resume:
+                transp.resume_reading()
+            self._transports[fd] = transp
 
     def _start_serving(
         self,

@@ -81,10 +81,20 @@ class EventLoopPolicy(asyncio.events.BaseDefaultEventLoopPolicy):
     def _loop_factory(self) -> EventLoop:
         return new_event_loop()
 
+    # torsion's loops reap their subprocesses themselves (pidfds): a child
+    # watcher is kept, for code that sets one, but not used.
+    _watcher: Any = None
+
+    def get_child_watcher(self) -> Any:
+        return self._watcher
+
+    def set_child_watcher(self, watcher: Any) -> None:
+        self._watcher = watcher
+
 
 def install() -> None:
     """Make asyncio create torsion EventLoops (``asyncio.run`` ...), as ``uvloop.install()``."""
-    asyncio.set_event_loop_policy(EventLoopPolicy())  # type: ignore[abstract]
+    asyncio.set_event_loop_policy(EventLoopPolicy())
 
 
 def run(main: Coroutine[Any, Any, _T], *, debug: bool | None = None) -> _T:
