@@ -59,6 +59,7 @@ from torsion._aio.sockets import SocketMethods
 from torsion._aio.transports import TransportMethods
 from torsion._aio.watch import FdWatcher, fileobjToFd
 from torsion._core.base import ReactorCore
+from torsion._defer import bridge
 from torsion._reactor import Reactor
 
 if TYPE_CHECKING:
@@ -285,11 +286,13 @@ class EventLoop(SocketMethods, TransportMethods, Reactor, asyncio.BaseEventLoop)
             finalizer=self._asyncgen_finalizer_hook,  # type: ignore[attr-defined]
         )
         events._set_running_loop(self)
+        bridge.running.loop = self
         try:
             yield
         finally:
             self._stopping = False
             self._thread_id = None
+            bridge.running.loop = None
             events._set_running_loop(None)
             self._set_coroutine_origin_tracking(False)  # type: ignore[attr-defined]
             sys.set_asyncgen_hooks(*oldHooks)
