@@ -15,7 +15,22 @@ from torsion import error, reactors
 from torsion.defer import CancelledError, Deferred, ensureDeferred, inlineCallbacks
 from torsion.protocol import ClientCreator, Factory, Protocol
 
+try:  # uvloop opens a pipe for the whole process with its first loop: not a leak
+    import uvloop as _uvloop
+
+    _first = _uvloop.new_event_loop()
+    _first.call_soon(_first.stop)
+    _first.run_forever()
+    _first.close()
+except ImportError:
+    pass
+
 _cv: contextvars.ContextVar[str] = contextvars.ContextVar("_cv", default="unset")
+
+
+def aioLoop(reactor: Any) -> Any:
+    """The asyncio loop a reactor runs as (EventLoop) or on (the asyncio backend)."""
+    return reactor if isinstance(reactor, asyncio.AbstractEventLoop) else reactor.loop
 
 
 class Echo(Protocol):
@@ -51,17 +66,19 @@ def test_install_sets_the_policy() -> None:
 
 
 def test_reactor_run_is_the_running_loop(reactor: Any, run: Any) -> None:
-    assert isinstance(reactor, asyncio.AbstractEventLoop)
+    loop = aioLoop(reactor)
 
     async def main() -> Any:
-        assert asyncio.get_running_loop() is reactor
+        assert asyncio.get_running_loop() is loop
         await asyncio.sleep(0)
         return "ok"
 
-    assert run(Deferred.fromFuture(asyncio.ensure_future(main(), loop=reactor))) == "ok"
+    assert run(Deferred.fromFuture(asyncio.ensure_future(main(), loop=loop))) == "ok"
 
 
 def test_stop_semantics(reactor: Any) -> None:
+    if not isinstance(reactor, asyncio.AbstractEventLoop):
+        pytest.skip("the asyncio backend's reactor is not a loop itself")
     with pytest.raises(error.ReactorNotRunning):
         reactor.stop()  # a loop that never ran: Twisted's
 
@@ -118,7 +135,7 @@ def test_inline_callbacks_await_asyncio(reactor: Any, run: Any) -> None:
 
     @inlineCallbacks
     def gen() -> Any:
-        yield asyncio.ensure_future(asyncio.sleep(0.01), loop=reactor)
+        yield asyncio.ensure_future(asyncio.sleep(0.01), loop=aioLoop(reactor))
         result = yield Deferred.fromCoroutine(coro())
         return result + 1
 
@@ -144,7 +161,9 @@ def test_asyncio_task_awaits_deferred_from_connectTCP(reactor: Any, run: Any) ->
         await port.stopListening()
         return data
 
-    assert run(Deferred.fromFuture(asyncio.ensure_future(main(), loop=reactor))) == b"ping"
+    assert (
+        run(Deferred.fromFuture(asyncio.ensure_future(main(), loop=aioLoop(reactor)))) == b"ping"
+    )
 
 
 def test_cancellation_both_ways(reactor: Any, run: Any) -> None:
@@ -179,7 +198,9 @@ def test_cancellation_both_ways(reactor: Any, run: Any) -> None:
         assert failure and failure[0].check(asyncio.CancelledError, CancelledError)
         return cancelled
 
-    assert run(Deferred.fromFuture(asyncio.ensure_future(main(), loop=reactor))) == ["deferred"]
+    assert run(Deferred.fromFuture(asyncio.ensure_future(main(), loop=aioLoop(reactor)))) == [
+        "deferred"
+    ]
 
 
 def test_no_running_loop_error_names_the_fix() -> None:
@@ -195,7 +216,7 @@ def test_react_accepts_async_main(reactor: Any) -> None:
     from torsion import task
 
     async def main(r: Any) -> None:
-        assert asyncio.get_running_loop() is r
+        assert asyncio.get_running_loop() is aioLoop(r)
         await asyncio.sleep(0.01)
 
     with pytest.raises(SystemExit) as exit:
@@ -242,9 +263,65 @@ def test_add_reader_and_sock_methods() -> None:
 
 
 def test_every_native_reactor_is_an_event_loop() -> None:
-    for name in reactors.available():
+    for name in reactors.native():
         r = reactors.create(name)
         try:
             assert isinstance(r, asyncio.AbstractEventLoop)
         finally:
             r.close()
+
+
+def test_asyncio_backend_on_a_running_loop() -> None:
+    """Embedded: the application's loop runs; the reactor starts on it and stops with stop()."""
+    from torsion.protocol import ClientCreator
+
+    async def main() -> bytes:
+        r: Any = reactors.create("asyncio")
+        assert r.loop is asyncio.get_running_loop()
+        r.run()  # returns at once: the loop is the application's
+        port = r.listenTCP(0, Factory.forProtocol(Echo), interface="127.0.0.1")
+
+        class Client(Protocol):
+            def dataReceived(self, data: bytes) -> None:
+                self.got.callback(data)
+
+        proto = await ClientCreator(r, Client).connectTCP("127.0.0.1", port.getHost().port)
+        proto.got = Deferred()
+        proto.transport.write(b"embedded")
+        data: bytes = await proto.got
+        proto.transport.loseConnection()
+        await port.stopListening()
+        stopped = Deferred()
+        r.addSystemEventTrigger("after", "shutdown", stopped.callback, None)
+        r.stop()
+        await stopped
+        r.close()
+        return data
+
+    assert asyncio.run(main()) == b"embedded"
+
+
+def test_asyncio_backend_on_uvloop() -> None:
+    uvloop = pytest.importorskip("uvloop")
+    loop = uvloop.new_event_loop()
+    r: Any = reactors.create("asyncio", loop=loop)
+    try:
+        port = r.listenTCP(0, Factory.forProtocol(Echo), interface="127.0.0.1")
+        got: list[bytes] = []
+
+        class Client(Protocol):
+            def connectionMade(self) -> None:
+                self.transport.write(b"uv")
+
+            def dataReceived(self, data: bytes) -> None:
+                got.append(data)
+                self.transport.loseConnection()
+                port.stopListening()
+                r.stop()
+
+        ClientCreator(r, Client).connectTCP("127.0.0.1", port.getHost().port)
+        r.run(installSignalHandlers=False)
+        assert got == [b"uv"]
+    finally:
+        r.close()
+        loop.close()

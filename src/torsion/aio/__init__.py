@@ -68,7 +68,7 @@ _T = TypeVar("_T")
 def new_event_loop() -> EventLoop:
     """A new torsion EventLoop on the best native backend (or ``TORSION_REACTOR``'s)."""
     name = os.environ.get("TORSION_REACTOR") or None
-    if name is not None and name.strip().lower() not in reactors.available():
+    if name is not None and name.strip().lower() not in reactors.native():
         name = None  # e.g. "asyncio": that backend is not a loop of its own
     loop = reactors.create(name)
     assert isinstance(loop, EventLoop)
