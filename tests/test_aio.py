@@ -325,3 +325,21 @@ def test_asyncio_backend_on_uvloop() -> None:
     finally:
         r.close()
         loop.close()
+
+
+def test_timer_handles_in_the_reactor_queue() -> None:
+    loop = torsion.aio.new_event_loop()
+    try:
+        ran: list[str] = []
+        a = loop.call_later(0.01, ran.append, "a")
+        b = loop.call_at(a.when(), ran.append, "b")  # the same due time: one bucket
+        c = loop.call_later(0.01, ran.append, "c")
+        assert not b.cancelled()
+        b.cancel()
+        assert b.cancelled() and not a.cancelled()
+        assert loop.getDelayedCalls() == []  # asyncio's timers are not DelayedCalls
+        loop.run_until_complete(asyncio.sleep(0.05))
+        assert ran == ["a", "c"]
+        assert not a.cancelled()
+    finally:
+        loop.close()

@@ -43,6 +43,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import errno
+import heapq
 import signal
 import sys
 import threading
@@ -59,6 +60,7 @@ from torsion._aio.sockets import SocketMethods
 from torsion._aio.transports import TransportMethods
 from torsion._aio.watch import FdWatcher, fileobjToFd
 from torsion._core.base import ReactorCore
+from torsion._core.timers import _seq as _timerSeq
 from torsion._defer import bridge
 from torsion._reactor import Reactor
 
@@ -72,6 +74,7 @@ _T = TypeVar("_T")
 _Ts = TypeVarTuple("_Ts")
 
 _Handle = events.Handle
+_heappush = heapq.heappush
 _new = object.__new__
 _HANDLE_SLOTS = ("_callback", "_args", "_cancelled", "_loop", "_source_traceback", "_repr")
 # The fast constructors below set a Handle's slots directly; on a Python whose
@@ -81,10 +84,25 @@ _FAST_HANDLES = set(_Handle.__slots__) == {*_HANDLE_SLOTS, "__weakref__", "_cont
 ) == {"_scheduled", "_when"}
 
 
+class _Flag(int):
+    """An int the timer queue reads (``call.cancelled``) that asyncio code may call
+    (``handle.cancelled()``): the two APIs share the name."""
+
+    __slots__ = ()
+
+    def __call__(self) -> bool:
+        return bool(self)
+
+
+_NOT_CANCELLED = _Flag(0)
+_CANCELLED = _Flag(1)
+
+
 class _Timer(events.TimerHandle):
     """An asyncio TimerHandle that lives in the reactor's TimerQueue.
 
-    The queue reads ``time``, ``_seq``, ``called`` and ``cancelled`` and runs
+    The queue reads ``time``, ``_seq``, ``called`` and ``cancelled`` (a
+    ``_Flag``, so that asyncio's ``cancelled()`` still works) and runs
     ``func(*args)``: here ``Handle._run``, which reports an exception to the
     loop's exception handler.  Timers compare by identity (the queue looks
     them up in shared buckets).
@@ -95,6 +113,27 @@ class _Timer(events.TimerHandle):
     func = _Handle._run
     args = ()
     kw = None
+
+    _loop: Any
+    called: int
+    _callback: Any
+    _args: Any
+
+    def cancel(self) -> None:
+        # TimerHandle.cancel and Handle.cancel in one frame: out of the
+        # reactor's timer queue at once.
+        if self._cancelled:
+            return
+        self._cancelled = True
+        self.cancelled = _CANCELLED  # type: ignore[method-assign]
+        loop = self._loop
+        if not self.called:
+            loop._timers._cancelCall(self)
+        if loop._debug:
+            self._repr = repr(self)
+        self._callback = None
+        self._args = None
+
     __eq__ = object.__eq__
     __ne__ = object.__ne__
     __hash__ = object.__hash__
@@ -435,7 +474,7 @@ class EventLoop(SocketMethods, TransportMethods, Reactor, asyncio.BaseEventLoop)
     ) -> events.TimerHandle:
         if delay is None:
             raise TypeError("delay must not be None")
-        return self.call_at(self.seconds() + delay, callback, *args, context=context)
+        return self._timer(self.seconds() + delay, callback, args, context)
 
     def call_at(
         self,
@@ -446,6 +485,12 @@ class EventLoop(SocketMethods, TransportMethods, Reactor, asyncio.BaseEventLoop)
     ) -> events.TimerHandle:
         if when is None:
             raise TypeError("when cannot be None")
+        return self._timer(when, callback, args, context)
+
+    def _timer(
+        self, when: float, callback: Any, args: tuple[Any, ...], context: Context | None
+    ) -> events.TimerHandle:
+        """A TimerHandle due at ``when``, in the reactor's timer queue."""
         if self._closed:
             raise RuntimeError("Event loop is closed")
         t: Any
@@ -468,12 +513,18 @@ class EventLoop(SocketMethods, TransportMethods, Reactor, asyncio.BaseEventLoop)
             t._when = when
         t._scheduled = True
         t.time = when
-        t.called = t.cancelled = 0
-        self._timers._rescheduleCall(t, when)
+        t.called = 0
+        t.cancelled = _NOT_CANCELLED
+        t._seq = next(_timerSeq)
+        timers = self._timers
+        if timers._buckets.setdefault(when, t) is t:
+            _heappush(timers._times, when)
+        else:
+            timers._add(t)  # shares its time with another call
         return t  # type: ignore[no-any-return]
 
     def _timer_handle_cancelled(self, handle: Any) -> None:
-        handle.cancelled = 1
+        handle.cancelled = _CANCELLED
         if not handle.called:
             self._timers._cancelCall(handle)
 
