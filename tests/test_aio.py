@@ -333,7 +333,7 @@ def test_timer_handles_in_the_reactor_queue() -> None:
         ran: list[str] = []
         a = loop.call_later(0.01, ran.append, "a")
         b = loop.call_at(a.when(), ran.append, "b")  # the same due time: one bucket
-        c = loop.call_later(0.01, ran.append, "c")
+        loop.call_later(0.01, ran.append, "c")
         assert not b.cancelled()
         b.cancel()
         assert b.cancelled() and not a.cancelled()

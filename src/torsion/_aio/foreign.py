@@ -24,6 +24,7 @@ lives as long as the loop, ``stop()`` firing its shutdown.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -145,7 +146,7 @@ class AsyncioReactor(Reactor):
         try:
             self.mainLoop()
         finally:
-            self._signals.restore()
+            self._removeSignalHandlers()
             from torsion._defer.core import _reportUnhandledAtShutdown
 
             _reportUnhandledAtShutdown()
@@ -159,6 +160,33 @@ class AsyncioReactor(Reactor):
                 self._loop.run_forever()
         finally:
             self._runningLoop = False
+
+    def _reallyStartRunning(self) -> None:
+        # SIGINT and SIGTERM through the loop's own signal handling (the loop
+        # owns the wakeup descriptor); SIGINT only if nobody else handles it.
+        self.running = True
+        if not self._installSignalHandlers:
+            return
+        self._signalsAdded: list[int] = []
+        for signum, name in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")):
+            owned = signal.getsignal(signum) is not signal.default_int_handler
+            if signum == signal.SIGINT and owned:
+                continue
+            try:
+                self._loop.add_signal_handler(signum, self._onSignal, signum, name)
+            except (RuntimeError, ValueError, NotImplementedError):
+                continue
+            self._signalsAdded.append(signum)
+
+    def _onSignal(self, signum: int, name: str) -> None:
+        self._exitSignal = signum
+        self._stopIfRunning(name)
+
+    def _removeSignalHandlers(self) -> None:
+        for signum in getattr(self, "_signalsAdded", ()):
+            if not self._loop.is_closed():
+                self._loop.remove_signal_handler(signum)
+        self._signalsAdded = []
 
     def stop(self) -> None:
         ReactorCore.stop(self)
