@@ -181,79 +181,13 @@ def aiohttp_part(rounds: int, seconds: float, conns: int = 50) -> dict[str, Any]
     return {"rps": {k: statistics.median(v) for k, v in runs.items()}, "runs": runs}
 
 
-# ------------------------------------------------------------ report
+# ------------------------------------------------------------ running
 
 
-def _medians(result: dict[str, Any]) -> dict[tuple[str, int, int], float]:
-    groups: dict[tuple[str, int, int], list[float]] = {}
-    for r in result["runs"]:
-        groups.setdefault((r["system"], r["size"], r["conns"]), []).append(r["rps"])
-    return {k: statistics.median(v) for k, v in groups.items()}
-
-
-def report(res: dict[str, Any]) -> str:
-    lines = [
-        "| part | case | torsion | stock asyncio | uvloop | torsion/asyncio | torsion/uvloop |"
-    ]
-    lines.append("|---|---|---|---|---|---|---|")
-    for part, (mine, stock, uv) in {
-        "echo": ("torsion-aio", "asyncio", "uvloop"),
-        "streams": ("torsion-aio-streams", "asyncio-streams", "uvloop-streams"),
-    }.items():
-        if part not in res:
-            continue
-        med = _medians(res[part])
-        for size in res["sizes"]:
-            for conns in res["conns"]:
-                a, b, u = (med.get((s, size, conns), 0.0) for s in (mine, stock, uv))
-                lines.append(
-                    f"| {part} rps | {size} B x {conns} | {a:,.0f} | {b:,.0f} | {u:,.0f} | "
-                    f"{a / b if b else 0:.2f} | {a / u if u else 0:.2f} |"
-                )
-    if "loop" in res:
-        for what, figs in res["loop"]["ns_per_op"].items():
-            t, a, u = figs["torsion"], figs["asyncio"], figs["uvloop"]
-            ratios = f"{a / t:.2f} | {u / t:.2f}"
-            lines.append(f"| loop ns/op | {what} | {t:.0f} | {a:.0f} | {u:.0f} | {ratios} |")
-    if "aiohttp" in res and "rps" in res["aiohttp"]:
-        r = res["aiohttp"]["rps"]
-        t, a, u = r["torsion"], r["asyncio"], r["uvloop"]
-        ratios = f"{t / a:.2f} | {t / u:.2f}"
-        lines.append(f"| aiohttp rps | GET / x 50 | {t:,.0f} | {a:,.0f} | {u:,.0f} | {ratios} |")
-    if "twisted" in res:
-        med = _medians(res["twisted"])
-        lines.append("")
-        lines.append("| Twisted-idiom echo | epoll backend | asyncio backend on uvloop | ratio |")
-        lines.append("|---|---|---|---|")
-        for size in res["sizes"]:
-            for conns in res["conns"]:
-                e, u = (
-                    med.get(("torsion", size, conns), 0.0),
-                    med.get(("torsion-on-uvloop", size, conns), 0.0),
-                )
-                lines.append(
-                    f"| {size} B x {conns} | {e:,.0f} | {u:,.0f} | {u / e if e else 0:.2f} |"
-                )
-    return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "--micro":
-        print(_micro(argv[1], argv[2], int(argv[3])))
-        return 0
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--rounds", type=int, default=4)
-    p.add_argument("--seconds", type=float, default=1.5)
-    p.add_argument("--quick", action="store_true", help="2 rounds of 0.5 s, 10 connections")
-    p.add_argument("--only", default="echo,streams,twisted,loop,aiohttp")
-    p.add_argument("--json", help="write the raw figures here")
-    a = p.parse_args(argv)
-    rounds, seconds = (2, 0.5) if a.quick else (a.rounds, a.seconds)
-    sizes, conns = [1024, 65536], [10] if a.quick else [10, 100]
-    parts = a.only.split(",")
-    c.pin_self(c.CLIENT_CPU)
-    c.raise_nofile()
+def run(
+    rounds: int, seconds: float, sizes: list[int], conns: list[int], parts: list[str]
+) -> dict[str, Any]:
+    """Measure the named parts; the figures for report.aio_section."""
     res: dict[str, Any] = {"sizes": sizes, "conns": conns, "rounds": rounds, "seconds": seconds}
     if "echo" in parts:
         c.log("asyncio protocol echo")
@@ -276,10 +210,34 @@ def main(argv: list[str] | None = None) -> int:
     if "aiohttp" in parts:
         c.log("aiohttp under wrk")
         res["aiohttp"] = aiohttp_part(rounds, max(seconds, 1.0) * 2)
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--micro":
+        print(_micro(argv[1], argv[2], int(argv[3])))
+        return 0
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rounds", type=int, default=4)
+    p.add_argument("--seconds", type=float, default=1.5)
+    p.add_argument("--quick", action="store_true", help="2 rounds of 0.5 s, 10 connections")
+    p.add_argument("--only", default="echo,streams,twisted,loop,aiohttp")
+    p.add_argument("--json", help="write the raw figures here")
+    a = p.parse_args(argv)
+    rounds, seconds = (2, 0.5) if a.quick else (a.rounds, a.seconds)
+    sizes, conns = [1024, 65536], [10] if a.quick else [10, 100]
+    c.pin_self(c.CLIENT_CPU)
+    c.raise_nofile()
+    res = run(rounds, seconds, sizes, conns, a.only.split(","))
     if a.json:
         with open(a.json, "w") as f:
             json.dump(res, f, indent=1)
-    print(report(res))
+    import report
+
+    targets = report.Targets()
+    body = report.aio_section(res, targets)
+    print("\n".join(["## Targets", "", *targets.markdown(), "", *body]))
     return 0
 
 
