@@ -570,51 +570,52 @@ class EventLoop(SocketMethods, TransportMethods, Reactor, asyncio.BaseEventLoop)
                 if owner is None or not getattr(owner, "is_closing", lambda: False)():
                     raise RuntimeError(f"File descriptor {fd!r} is used by {s!r}")
 
-    def _add_reader(self, fd: int, callback: Callable[..., Any], *args: Any) -> events.Handle:
+    def _watch(
+        self, fd: int, writing: bool, callback: Callable[..., Any], args: tuple[Any, ...]
+    ) -> events.Handle:
+        """Run ``callback(*args)`` whenever ``fd`` is readable (writable); its Handle."""
         self._check_closed()
         h = _Handle(callback, args, self, None)
         w = self._watcher(fd)
-        old, w.reader = w.reader, h
+        if writing:
+            old, w.writer = w.writer, h
+            self.addWriter(w)
+        else:
+            old, w.reader = w.reader, h
+            self.addReader(w)
         if old is not None:
             old.cancel()
-        self.addReader(w)
         return h
+
+    def _unwatch(self, fd: int, writing: bool) -> bool:
+        """Stop ``_watch``; whether a callback was registered."""
+        if self._closed:
+            return False
+        w = (self._writers if writing else self._readers).get(fd)
+        if w.__class__ is not FdWatcher:
+            return False
+        if writing:
+            h, w.writer = w.writer, None
+            self.removeWriter(w)
+        else:
+            h, w.reader = w.reader, None
+            self.removeReader(w)
+        if h is None:
+            return False
+        h.cancel()
+        return True
+
+    def _add_reader(self, fd: int, callback: Callable[..., Any], *args: Any) -> events.Handle:
+        return self._watch(fd, False, callback, args)
 
     def _add_writer(self, fd: int, callback: Callable[..., Any], *args: Any) -> events.Handle:
-        self._check_closed()
-        h = _Handle(callback, args, self, None)
-        w = self._watcher(fd)
-        old, w.writer = w.writer, h
-        if old is not None:
-            old.cancel()
-        self.addWriter(w)
-        return h
+        return self._watch(fd, True, callback, args)
 
     def _remove_reader(self, fd: int) -> bool:
-        if self._closed:
-            return False
-        w = self._readers.get(fd)
-        if w.__class__ is not FdWatcher:
-            return False
-        h, w.reader = w.reader, None
-        self.removeReader(w)
-        if h is None:
-            return False
-        h.cancel()
-        return True
+        return self._unwatch(fd, False)
 
     def _remove_writer(self, fd: int) -> bool:
-        if self._closed:
-            return False
-        w = self._writers.get(fd)
-        if w.__class__ is not FdWatcher:
-            return False
-        h, w.writer = w.writer, None
-        self.removeWriter(w)
-        if h is None:
-            return False
-        h.cancel()
-        return True
+        return self._unwatch(fd, True)
 
     def add_reader(self, fd: Any, callback: Callable[[Unpack[_Ts]], Any], *args: *_Ts) -> None:
         """Call ``callback(*args)`` whenever ``fd`` is readable."""

@@ -34,7 +34,6 @@ close, else the error (an ``OSError`` for a reset, as asyncio gives).
 
 from __future__ import annotations
 
-import errno
 import os
 import socket
 from asyncio import BufferedProtocol, constants, futures, transports, trsock
@@ -42,23 +41,13 @@ from typing import Any
 
 from torsion import error
 from torsion._net.listen import AcceptedConnection, ListeningPort
-from torsion._net.stream import StreamConnection
+from torsion._net.stream import _LOST_ERRNOS, StreamConnection
 from torsion.failure import Failure
 
 __all__ = ["AcceptedStream", "ServingPort", "StreamTransport", "TransportStream"]
 
 # The errors torsion's stream reports as ConnectionLost(strerror), by message.
-_ERRNOS = {
-    os.strerror(e): e
-    for e in (
-        errno.ECONNRESET,
-        errno.EPIPE,
-        errno.ENOTCONN,
-        errno.ECONNABORTED,
-        errno.ETIMEDOUT,
-        errno.ESHUTDOWN,
-    )
-}
+_ERRNOS = {os.strerror(e): e for e in _LOST_ERRNOS}
 
 
 #: How ``abort()`` ends the stream: closed plainly, reported as connection_lost(None).
