@@ -170,7 +170,8 @@ def aiohttp_part(rounds: int, seconds: float, conns: int = 50) -> dict[str, Any]
             )
             with server:
                 url = f"http://{c.HOST}:{server.port}/"
-                cmd = [*c.taskset(c.CLIENT_CPU), wrk, "-t1", f"-c{conns}", f"-d{max(1, round(seconds))}s", url]
+                duration = f"-d{max(1, round(seconds))}s"
+                cmd = [*c.taskset(c.CLIENT_CPU), wrk, "-t1", f"-c{conns}", duration, url]
                 subprocess.run([*cmd[:-2], "-d1s", url], capture_output=True)  # warm up
                 out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30)
                 m = _WRK_RE.search(out.stdout)
