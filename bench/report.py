@@ -460,10 +460,10 @@ def aio_section(aio: dict[str, Any], targets: Targets) -> list[str]:
         key = "echo" if part == "protocol echo" else "streams"
         if key not in aio:
             continue
-        med = medians(aio[key]["runs"], "rps", "system", "size", "conns")
+        med = medians(aio[key]["runs"], "rps", "size", "conns")
         for size in aio["sizes"]:
             for conns in aio["conns"]:
-                a, b, u = (med.get((s, size, conns)) for s in (mine, stock, uv))
+                a, b, u = (med.get((size, conns, s)) for s in (mine, stock, uv))
                 case = f"{size_name(size)} x {conns}"
                 rows.append(
                     [
@@ -524,13 +524,13 @@ def aio_section(aio: dict[str, Any], targets: Targets) -> list[str]:
     ]
     out += [*table(header, rows), ""]
     if "twisted" in aio:
-        med = medians(aio["twisted"]["runs"], "rps", "system", "size", "conns")
+        med = medians(aio["twisted"]["runs"], "rps", "size", "conns")
         rows = []
         for size in aio["sizes"]:
             for conns in aio["conns"]:
                 e, u = (
-                    med.get(("torsion", size, conns)),
-                    med.get(("torsion-on-uvloop", size, conns)),
+                    med.get((size, conns, "torsion")),
+                    med.get((size, conns, "torsion-on-uvloop")),
                 )
                 rows.append(
                     [f"{size_name(size)} x {conns}", fmt(e), fmt(u), fmt(ratio(u, e), ".2f")]
