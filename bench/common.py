@@ -42,6 +42,12 @@ ECHO_SERVERS: dict[str, tuple[str, list[str]]] = {
     "twisted": ("echo_protocol.py", ["--system", "twisted"]),
     "asyncio": ("echo_asyncio.py", ["--loop", "asyncio"]),
     "uvloop": ("echo_asyncio.py", ["--loop", "uvloop"]),
+    # torsion.aio (bench/aio.py): asyncio code on torsion's loop, and torsion on uvloop.
+    "torsion-aio": ("echo_asyncio.py", ["--loop", "torsion"]),
+    "asyncio-streams": ("echo_asyncio.py", ["--loop", "asyncio", "--api", "streams"]),
+    "uvloop-streams": ("echo_asyncio.py", ["--loop", "uvloop", "--api", "streams"]),
+    "torsion-aio-streams": ("echo_asyncio.py", ["--loop", "torsion", "--api", "streams"]),
+    "torsion-on-uvloop": ("echo_protocol.py", ["--system", "torsion-uvloop"]),
 }
 
 

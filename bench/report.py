@@ -441,6 +441,110 @@ def others_text(others: dict[str, Any]) -> str:
     return f"{others['run']:.0%} of all cores ({parts})"
 
 
+def aio_section(aio: dict[str, Any], targets: Targets) -> list[str]:
+    """torsion.aio (bench/aio.py): asyncio code on torsion's loop, stock asyncio and uvloop."""
+    out = [
+        "## 7. torsion.aio: asyncio code on torsion's loop",
+        "",
+        "The same asyncio programs on torsion's loop (`torsion.aio`), the stock loop and"
+        " uvloop (`python bench/aio.py`; servers: bench/servers/echo_asyncio.py, with"
+        " `--api streams` for `asyncio.start_server`). Round trips or operations per"
+        " second, median of rounds, and torsion's ratio to each (higher is better).",
+        "",
+    ]
+    rows = []
+    for part, (mine, stock, uv) in {
+        "protocol echo": ("torsion-aio", "asyncio", "uvloop"),
+        "streams echo": ("torsion-aio-streams", "asyncio-streams", "uvloop-streams"),
+    }.items():
+        key = "echo" if part == "protocol echo" else "streams"
+        if key not in aio:
+            continue
+        med = medians(aio[key]["runs"], "rps", "size", "conns")
+        for size in aio["sizes"]:
+            for conns in aio["conns"]:
+                a, b, u = (med.get((size, conns, s)) for s in (mine, stock, uv))
+                case = f"{size_name(size)} x {conns}"
+                rows.append(
+                    [
+                        part,
+                        case,
+                        fmt(a),
+                        fmt(b),
+                        fmt(u),
+                        fmt(ratio(a, b), ".2f"),
+                        fmt(ratio(a, u), ".2f"),
+                    ]
+                )
+                if part == "protocol echo":
+                    targets.check(f"asyncio echo {case}: torsion.aio / asyncio", ratio(a, b), 1.2)
+                    targets.check(f"asyncio echo {case}: torsion.aio / uvloop", ratio(a, u), 1.0)
+                else:
+                    targets.check(f"streams echo {case}: torsion.aio / asyncio", ratio(a, b), 1.1)
+    if "loop" in aio:
+        for what, figs in aio["loop"]["ns_per_op"].items():
+            t, a, u = (1e9 / figs[k] for k in ("torsion", "asyncio", "uvloop"))
+            rows.append(
+                [
+                    f"{what} churn",
+                    "ops/s",
+                    fmt(t),
+                    fmt(a),
+                    fmt(u),
+                    fmt(ratio(t, a), ".2f"),
+                    fmt(ratio(t, u), ".2f"),
+                ]
+            )
+            targets.check(f"{what} churn: torsion.aio / asyncio", ratio(t, a), 1.0)
+    web = aio.get("aiohttp", {})
+    if "rps" in web:
+        t, a, u = (web["rps"][k] for k in ("torsion", "asyncio", "uvloop"))
+        rows.append(
+            [
+                "aiohttp (wrk, 50 conns)",
+                "requests/s",
+                fmt(t),
+                fmt(a),
+                fmt(u),
+                fmt(ratio(t, a), ".2f"),
+                fmt(ratio(t, u), ".2f"),
+            ]
+        )
+        targets.check("aiohttp server: torsion.aio / asyncio", ratio(t, a), 1.0)
+    elif "skipped" in web:
+        out += [f"aiohttp: skipped ({web['skipped']}).", ""]
+    header = [
+        "what",
+        "case",
+        "torsion.aio",
+        "asyncio",
+        "uvloop",
+        "torsion/asyncio",
+        "torsion/uvloop",
+    ]
+    out += [*table(header, rows), ""]
+    if "twisted" in aio:
+        med = medians(aio["twisted"]["runs"], "rps", "size", "conns")
+        rows = []
+        for size in aio["sizes"]:
+            for conns in aio["conns"]:
+                e, u = (
+                    med.get((size, conns, "torsion")),
+                    med.get((size, conns, "torsion-on-uvloop")),
+                )
+                rows.append(
+                    [f"{size_name(size)} x {conns}", fmt(e), fmt(u), fmt(ratio(u, e), ".2f")]
+                )
+        out += [
+            "Twisted-idiom echo (bench/servers/echo_protocol.py) on torsion's epoll backend and"
+            " on `TORSION_REACTOR=asyncio` over uvloop (reported, no target):",
+            "",
+            *table(["case", "epoll backend", "asyncio backend on uvloop", "uvloop/epoll"], rows),
+            "",
+        ]
+    return out
+
+
 def machine_section(res: dict[str, Any]) -> list[str]:
     m = res["machine"]
     v = m.get("versions", {})
@@ -489,6 +593,8 @@ def write_markdown(res: dict[str, Any], chart: str | None) -> str:
         body += tls_section(res["tls"], targets)
     if "web" in res:
         body += web_section(res["web"], targets)
+    if "aio" in res:
+        body += aio_section(res["aio"], targets)
     idle = min(res.get("idle_before", 1.0), res.get("idle_after", 1.0))
     busy = {k: v for k, v in res.get("others_cpu", {}).get("parts", {}).items() if v >= 0.1}
     head = [

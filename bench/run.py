@@ -7,7 +7,8 @@ Parts (``--only``, comma-separated): echo (TCP echo throughput and latency),
 churn (connections per second), core (bench/bench_core.py: Deferreds, timers,
 coroutines, import time), memory (RSS per idle connection), tls (TLS echo),
 web (``torsion run web`` against ``twist web`` serving static files, under wrk;
-skipped, with the reason, when wrk is not installed).
+skipped, with the reason, when wrk is not installed), aio (bench/aio.py: asyncio
+code on torsion's loop against stock asyncio and uvloop).
 The raw figures of every run go to bench/out/results[-quick].json; the report
 can be rewritten from them with ``python bench/report.py``.
 ``--torsion-src DIR`` benchmarks another copy of torsion's ``src`` (for A/B
@@ -31,7 +32,7 @@ from typing import Any
 
 import common as c
 
-PARTS = ("echo", "churn", "core", "memory", "tls", "web")
+PARTS = ("echo", "churn", "core", "memory", "tls", "web", "aio")
 SYSTEMS = ["torsion", "twisted", "asyncio", "uvloop"]
 
 
@@ -228,6 +229,18 @@ def main(argv: list[str] | None = None) -> int:
             )
         if "skipped" in res["web"]:
             c.log(f"  skipped: {res['web']['skipped']}")
+    if "aio" in parts:
+        import aio
+
+        c.log("torsion.aio: asyncio code on torsion's loop, asyncio and uvloop")
+        with others.part("aio"):
+            res["aio"] = aio.run(
+                rounds,
+                cfg["echo_seconds"],
+                [1024, 65536],
+                [10, 100] if not a.quick else [10],
+                ["echo", "streams", "twisted", "loop", "aiohttp"],
+            )
     res["others_cpu"] = others.summary()
     res["idle_after"] = c.cpu_idle()
     res["elapsed_s"] = time.time() - started

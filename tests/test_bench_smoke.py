@@ -46,7 +46,10 @@ def needs(system: str) -> Any:
 SYSTEMS = [needs(s) for s in ("torsion", "twisted", "asyncio", "uvloop")]
 
 
-@pytest.mark.parametrize("system", [*SYSTEMS, "c"])
+AIO_SYSTEMS = ["torsion-aio", "torsion-aio-streams", "asyncio-streams", "torsion-on-uvloop"]
+
+
+@pytest.mark.parametrize("system", [*SYSTEMS, "c", *AIO_SYSTEMS])
 def test_echo_server_answers_echoload(system: str) -> None:
     r = echo.measure(system, 1024, 2, 0.3)
     assert r["errors"] == 0
@@ -262,3 +265,25 @@ def test_report_writes_markdown_and_chart(tmp_path: Path) -> None:
     if importlib.util.find_spec("matplotlib") is not None:
         assert chart.stat().st_size > 0
         assert "](echo.png)" in text
+
+
+def test_aio_loop_micro_and_report() -> None:
+    """bench/aio.py: one in-process figure per loop, and its report section."""
+    import aio
+    import report
+
+    for loop in ("torsion", "asyncio"):
+        assert 0 < aio._micro(loop, "sleep0", 1000) < 1e-3
+    res = {
+        "sizes": [1024],
+        "conns": [10],
+        "loop": {"ns_per_op": {"call_soon": {"torsion": 100.0, "asyncio": 200.0, "uvloop": 50.0}}},
+    }
+    targets = report.Targets()
+    text = "\n".join(report.aio_section(res, targets))
+    assert (
+        "| call_soon churn | ops/s | 10,000,000 | 5,000,000 | 20,000,000 | 2.00 | 0.50 |" in text
+    )
+    assert targets.rows == [
+        ("call_soon churn: torsion.aio / asyncio", "2.00 (target >= 1)", "met")
+    ]

@@ -442,3 +442,27 @@ def test_connections_that_do_not_finish_are_aborted_after_the_grace_period(
         status, _, log = server.finish(signal.SIGTERM)
     assert status == 0, log
     assert "1 connection(s) still open after 0.5s; closing them" in log
+
+
+def test_run_function_async_main(tmp_path: Any) -> None:
+    """``torsion run MODULE:FUNCTION ARGS``: ``async def main(reactor, *args)`` (task.react)."""
+    (tmp_path / "amain.py").write_text(
+        "import asyncio\n"
+        "async def main(reactor, *args):\n"
+        "    await asyncio.sleep(0.01)\n"
+        "    assert asyncio.get_running_loop() is not None\n"
+        "    print('ran', *args)\n"
+        "async def fails(reactor):\n"
+        "    raise SystemExit(3)\n"
+    )
+    for backend in ("epoll", "asyncio"):
+        env = environment(extra=tmp_path)
+        cmd = [sys.executable, "-m", "torsion", "--reactor", backend, "run"]
+        proc = subprocess.run(
+            [*cmd, "amain:main", "x", "y"], capture_output=True, text=True, env=env, timeout=60
+        )
+        assert (proc.returncode, proc.stdout) == (0, "ran x y\n"), proc.stderr
+        proc = subprocess.run(
+            [*cmd, "amain:fails"], capture_output=True, text=True, env=env, timeout=60
+        )
+        assert proc.returncode == 3, proc.stderr

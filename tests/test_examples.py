@@ -66,3 +66,29 @@ def test_echoserv_echoes_and_stops_on_signal(backend: str, sig: int) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("aio_one_loop.py", ["twisted-style echo: hello", "asyncio shouter: HELLO"]),
+        ("aio_await_both_ways.py", ["echoed: ping", "inlineCallbacks result: 42"]),
+        ("aio_on_uvloop.py", ["echoed: hello from "]),
+    ],
+)
+def test_asyncio_examples(script: str, expected: list[str]) -> None:
+    """docs/asyncio.md's examples: run to completion and print what they say."""
+    env = _env("epoll")
+    del env["TORSION_REACTOR"]
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / script)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == len(expected), proc.stdout
+    for line, start in zip(lines, expected, strict=True):
+        assert line.startswith(start), proc.stdout

@@ -13,7 +13,8 @@ from torsion import error, reactors
 
 
 def test_available_backends_include_all_three_on_linux() -> None:
-    assert reactors.available() == ["epoll", "poll", "select"]
+    assert reactors.available() == ["epoll", "poll", "select", "asyncio"]
+    assert reactors.native() == ["epoll", "poll", "select"]
 
 
 def test_backend_chosen_by_name_and_env(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 import _serve
 
-args = _serve.parse(__doc__ or "", system=["torsion", "twisted"])
+args = _serve.parse(__doc__ or "", system=["torsion", "twisted", "torsion-uvloop"])
+
+if args.system == "torsion-uvloop":
+    # torsion on uvloop's loop (the asyncio backend), Twisted's idiom unchanged.
+    import uvloop
+
+    from torsion import reactors
+
+    reactors.install("asyncio", loop=uvloop.new_event_loop())
+    args.system = "torsion"
 
 if args.system == "torsion":
     from torsion import reactor

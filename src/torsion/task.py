@@ -319,7 +319,14 @@ def react(
     from torsion.error import ReactorNotRunning
 
     reactor = _globalReactor() if _reactor is None else _reactor
-    finished = ensureDeferred(main(reactor, *argv))
+    started = main(reactor, *argv)
+    if not hasattr(started, "send"):
+        finished = ensureDeferred(started)
+    else:
+        # A coroutine (``async def main``) takes its first step once the
+        # reactor runs, so asyncio code in it finds the running loop.
+        finished = Deferred()
+        reactor.callWhenRunning(lambda: ensureDeferred(started).chainDeferred(finished))
     code: Any = 0
     stopping = False
 

@@ -71,6 +71,7 @@ from collections.abc import Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, NoReturn, ParamSpec, TypeVar
 
 from torsion import _log
+from torsion._defer.bridge import futureForTask
 from torsion._defer.errors import AlreadyCalledError, CancelledError, TimeoutError
 from torsion.failure import Failure, _debugModeHooks, _from_exception, _inDebugMode
 
@@ -765,6 +766,9 @@ class Deferred(Generic[_T]):
             result = self.result  # fired and idle: no need to suspend
             self.result = None
         else:
+            future = futureForTask(self)
+            if future is not None:  # an asyncio Task awaits us: it waits on a Future
+                return (yield from future)  # type: ignore[no-any-return]
             result = yield self  # the coroutine runner sends the result back
         if isinstance(result, Failure):
             _disarm(self)

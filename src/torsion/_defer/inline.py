@@ -43,6 +43,7 @@ from functools import wraps
 from types import CoroutineType, GeneratorType
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
+from torsion._defer import bridge
 from torsion._defer.core import _KEEP_WAITING, Deferred, _adopt, _caught, _take
 from torsion._defer.errors import NotACoroutineError
 from torsion.failure import Failure
@@ -67,15 +68,26 @@ def returnValue(val: object) -> NoReturn:
 
 
 class _Runner:
-    __slots__ = ("context", "deferred", "gen", "waitingOn")
+    __slots__ = ("context", "deferred", "gen", "task", "waitingOn")
 
     def __init__(self, gen: Any) -> None:
         self.gen = gen
         self.waitingOn: Deferred[Any] | None = None
         self.context = contextvars.copy_context()
         self.deferred: Deferred[Any] = Deferred(self._cancel)
+        self.task: Any = None  # asyncio's current task during our steps (see _defer.bridge)
 
     def _step(self, result: Any) -> None:
+        token = bridge.enter(self)
+        if token is None:
+            self._advance(result)
+            return
+        try:
+            self._advance(result)
+        finally:
+            bridge.leave(token)
+
+    def _advance(self, result: Any) -> None:
         gen = self.gen
         run = self.context.run
         while True:
@@ -94,6 +106,10 @@ class _Runner:
                 outcome = e.value
                 break
             except BaseException as e:
+                clearer = bridge.noLoopError(e)
+                if clearer is not None:
+                    clearer.__cause__ = e
+                    e = clearer
                 outcome = _caught(e)
                 break
             if not isinstance(yielded, Deferred):

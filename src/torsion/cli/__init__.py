@@ -2,6 +2,7 @@
 
     torsion list
     torsion run SERVICE [--listen ENDPOINT]... [service options]
+    torsion run MODULE:FUNCTION [ARG]...     (FUNCTION(reactor, *ARGS), as task.react)
     torsion [--reactor select|poll|epoll] [--log-level LEVEL] [--log-file FILE]
             [--log-format text|json] run ...
 
@@ -138,10 +139,45 @@ def _fail(message: str, status: int) -> int:
     return status
 
 
+def _runFunction(argv: list[str], at: int) -> int:
+    """``torsion [global options] run MODULE:FUNCTION [ARG]...``: ``task.react`` on it.
+
+    ``FUNCTION(reactor, *ARGS)`` may return a Deferred or be ``async def``; the
+    exit status is ``task.react``'s.
+    """
+    import importlib
+
+    from torsion import task
+
+    parser = _globalOptions(defaults=True)
+    options, rest = parser.parse_known_args(argv[:at])
+    if rest:
+        return _fail(f"unrecognized arguments: {' '.join(rest)}", 2)
+    moduleName, _, name = argv[at + 1].partition(":")
+    try:
+        function = getattr(importlib.import_module(moduleName), name)
+    except (ImportError, AttributeError) as e:
+        return _fail(f"cannot load {argv[at + 1]!r}: {type(e).__name__}: {e}", 1)
+    if not callable(function):
+        return _fail(f"{argv[at + 1]!r} is not a function", 1)
+    _logging.setup(options.log_level, options.log_file, options.log_format)
+    reactor = reactors.install(reactors.create(options.reactor))
+    try:
+        task.react(function, argv[at + 2 :], _reactor=reactor)
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else 1
+    return 0  # pragma: no cover - react always exits
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``torsion`` command with ``argv`` (default: ``sys.argv[1:]``)."""
     from torsion.cli._runner import RunError, UsageError, run
 
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "run" in args:
+        at = args.index("run")
+        if at + 1 < len(args) and ":" in args[at + 1] and not args[at + 1].startswith("-"):
+            return _runFunction(args, at)
     services = known()
     parser, loaded = _buildParser(services)
     options = parser.parse_args(argv)

@@ -1,0 +1,1 @@
+"""The asyncio event loop on torsion's reactor (the room behind ``torsion.aio``)."""

@@ -1,0 +1,388 @@
+"""torsion.aio: one loop for Twisted-style and asyncio code, and awaiting across the two."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import socket
+import sys
+from typing import Any
+
+import pytest
+
+import torsion.aio
+from torsion import error, reactors
+from torsion.defer import CancelledError, Deferred, ensureDeferred, inlineCallbacks
+from torsion.protocol import ClientCreator, Factory, Protocol
+
+try:  # uvloop opens a pipe for the whole process with its first loop: not a leak
+    import uvloop as _uvloop
+
+    _first = _uvloop.new_event_loop()
+    _first.call_soon(_first.stop)
+    _first.run_forever()
+    _first.close()
+except ImportError:
+    pass
+
+_cv: contextvars.ContextVar[str] = contextvars.ContextVar("_cv", default="unset")
+
+
+def aioLoop(reactor: Any) -> Any:
+    """The asyncio loop a reactor runs as (EventLoop) or on (the asyncio backend)."""
+    return reactor if isinstance(reactor, asyncio.AbstractEventLoop) else reactor.loop
+
+
+class Echo(Protocol):
+    def dataReceived(self, data: bytes) -> None:
+        self.transport.write(data)
+
+
+def test_run_and_loop_factory() -> None:
+    async def main() -> Any:
+        loop = asyncio.get_running_loop()
+        assert isinstance(loop, torsion.aio.EventLoop)
+        await asyncio.sleep(0.01)
+        return await loop.run_in_executor(None, sum, [1, 2, 3])
+
+    assert torsion.aio.run(main()) == 6
+    with asyncio.Runner(loop_factory=torsion.aio.new_event_loop) as runner:
+        assert runner.run(main()) == 6
+    if sys.version_info >= (3, 12):
+        assert asyncio.run(main(), loop_factory=torsion.aio.new_event_loop) == 6  # type: ignore[call-arg]
+
+
+def test_install_sets_the_policy() -> None:
+    old = asyncio.get_event_loop_policy()
+    try:
+        torsion.aio.install()
+        loop = asyncio.new_event_loop()
+        try:
+            assert isinstance(loop, torsion.aio.EventLoop)
+        finally:
+            loop.close()
+    finally:
+        asyncio.set_event_loop_policy(old)
+
+
+def test_reactor_run_is_the_running_loop(reactor: Any, run: Any) -> None:
+    loop = aioLoop(reactor)
+
+    async def main() -> Any:
+        assert asyncio.get_running_loop() is loop
+        await asyncio.sleep(0)
+        return "ok"
+
+    assert run(Deferred.fromFuture(asyncio.ensure_future(main(), loop=loop))) == "ok"
+
+
+def test_stop_semantics(reactor: Any) -> None:
+    if not isinstance(reactor, asyncio.AbstractEventLoop):
+        pytest.skip("the asyncio backend's reactor is not a loop itself")
+    with pytest.raises(error.ReactorNotRunning):
+        reactor.stop()  # a loop that never ran: Twisted's
+
+    async def main() -> int:
+        asyncio.get_running_loop().call_soon(lambda: None)
+        return 1
+
+    assert reactor.run_until_complete(main()) == 1  # run_forever's stop is asyncio's
+
+
+def test_twisted_server_and_asyncio_server_in_one_loop() -> None:
+    async def main() -> list[bytes]:
+        loop = asyncio.get_running_loop()
+        port = loop.listenTCP(0, Factory.forProtocol(Echo), interface="127.0.0.1")  # type: ignore[attr-defined]
+
+        async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            w.write((await r.readline()).upper())
+            await w.drain()
+            w.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        got = []
+        for p, line in (
+            (port.getHost().port, b"twisted\n"),
+            (server.sockets[0].getsockname()[1], b"asyncio\n"),
+        ):
+            r, w = await asyncio.open_connection("127.0.0.1", p)
+            w.write(line)
+            got.append(await r.readline())
+            w.close()
+            await w.wait_closed()
+        await port.stopListening()
+        server.close()
+        await server.wait_closed()
+        return got
+
+    assert torsion.aio.run(main()) == [b"twisted\n", b"ASYNCIO\n"]
+
+
+def test_inline_callbacks_await_asyncio(reactor: Any, run: Any) -> None:
+    async def coro() -> Any:
+        assert asyncio.current_task() is not None  # a DeferredTask
+        await asyncio.sleep(0.01)
+        async with asyncio.timeout(5):
+            await asyncio.sleep(0)
+        try:
+            async with asyncio.timeout(0.01):
+                await asyncio.sleep(5)
+        except TimeoutError:
+            pass
+        else:
+            raise AssertionError("asyncio.timeout did not expire")
+        return await asyncio.get_running_loop().run_in_executor(None, sum, [4, 5])
+
+    @inlineCallbacks
+    def gen() -> Any:
+        yield asyncio.ensure_future(asyncio.sleep(0.01), loop=aioLoop(reactor))
+        result = yield Deferred.fromCoroutine(coro())
+        return result + 1
+
+    assert run(gen()) == 10
+
+
+def test_asyncio_task_awaits_deferred_from_connectTCP(reactor: Any, run: Any) -> None:
+    port = reactor.listenTCP(0, Factory.forProtocol(Echo), interface="127.0.0.1")
+
+    class Client(Protocol):
+        def dataReceived(self, data: bytes) -> None:
+            self.received.callback(data)
+
+    async def main() -> bytes:
+        _cv.set("task")
+        proto = await ClientCreator(reactor, Client).connectTCP("127.0.0.1", port.getHost().port)
+        proto.received = Deferred()
+        proto.transport.write(b"ping")
+        data: bytes = await proto.received
+        assert _cv.get() == "task"
+        assert asyncio.current_task() is not None
+        proto.transport.loseConnection()
+        await port.stopListening()
+        return data
+
+    assert (
+        run(Deferred.fromFuture(asyncio.ensure_future(main(), loop=aioLoop(reactor)))) == b"ping"
+    )
+
+
+def test_cancellation_both_ways(reactor: Any, run: Any) -> None:
+    cancelled: list[str] = []
+
+    async def waitFor(d: Deferred[Any]) -> Any:
+        return await d
+
+    async def main() -> list[str]:
+        d1: Deferred[Any] = Deferred(lambda d: cancelled.append("deferred"))
+        t1 = asyncio.ensure_future(waitFor(d1))
+        await asyncio.sleep(0)
+        t1.cancel()  # the Task's cancel cancels the Deferred
+        with pytest.raises(asyncio.CancelledError):
+            await t1
+        d2: Deferred[Any] = Deferred()
+        t2 = asyncio.ensure_future(waitFor(d2))
+        await asyncio.sleep(0)
+        d2.cancel()  # the Deferred's cancel cancels the Task
+        with pytest.raises(asyncio.CancelledError):
+            await t2
+        assert t2.cancelled()
+        # A Deferred-driven coroutine waiting on an asyncio future: cancelling
+        # the Deferred cancels the future.
+        fut = asyncio.get_running_loop().create_future()
+        d3 = ensureDeferred(waitFor(fut))  # type: ignore[arg-type]
+        d3.cancel()
+        assert fut.cancelled()
+        failure: list[Any] = []
+        d3.addErrback(failure.append)
+        await asyncio.sleep(0)  # a future's callbacks run on the next turn
+        assert failure and failure[0].check(asyncio.CancelledError, CancelledError)
+        return cancelled
+
+    assert run(Deferred.fromFuture(asyncio.ensure_future(main(), loop=aioLoop(reactor)))) == [
+        "deferred"
+    ]
+
+
+def test_no_running_loop_error_names_the_fix() -> None:
+    async def coro() -> None:
+        await asyncio.sleep(0.1)
+
+    failures: list[Any] = []
+    ensureDeferred(coro()).addErrback(failures.append)
+    assert "while the torsion reactor runs" in str(failures[0].value)
+
+
+def test_react_accepts_async_main(reactor: Any) -> None:
+    from torsion import task
+
+    async def main(r: Any) -> None:
+        assert asyncio.get_running_loop() is aioLoop(r)
+        await asyncio.sleep(0.01)
+
+    with pytest.raises(SystemExit) as exit:
+        task.react(main, _reactor=reactor)
+    assert exit.value.code == 0
+
+
+def test_asyncio_loop_is_a_reactor_after_asyncio_run() -> None:
+    """Under asyncio.run, the reactor's startup and shutdown events fire too."""
+    events: list[str] = []
+
+    async def main() -> None:
+        loop: Any = asyncio.get_running_loop()
+        assert loop.running
+        loop.addSystemEventTrigger("before", "shutdown", events.append, "shutdown")
+        d = Deferred()
+        loop.callLater(0.01, d.callback, None)
+        await d
+        events.append("main")
+
+    torsion.aio.run(main())
+    assert events == ["main", "shutdown"]
+
+
+def test_add_reader_and_sock_methods() -> None:
+    async def main() -> bytes:
+        loop = asyncio.get_running_loop()
+        a, b = socket.socketpair()
+        a.setblocking(False)
+        b.setblocking(False)
+        try:
+            got: asyncio.Future[bytes] = loop.create_future()
+            loop.add_reader(a, lambda: got.set_result(a.recv(10)) if not got.done() else None)
+            await loop.sock_sendall(b, b"x" * 5)
+            data = await got
+            assert loop.remove_reader(a)
+            await loop.sock_sendall(a, b"yz")
+            return data + await loop.sock_recv(b, 10)
+        finally:
+            a.close()
+            b.close()
+
+    assert torsion.aio.run(main()) == b"xxxxxyz"
+
+
+def test_every_native_reactor_is_an_event_loop() -> None:
+    for name in reactors.native():
+        r = reactors.create(name)
+        try:
+            assert isinstance(r, asyncio.AbstractEventLoop)
+        finally:
+            r.close()
+
+
+def test_asyncio_backend_on_a_running_loop() -> None:
+    """Embedded: the application's loop runs; the reactor starts on it and stops with stop()."""
+    from torsion.protocol import ClientCreator
+
+    async def main() -> bytes:
+        r: Any = reactors.create("asyncio")
+        assert r.loop is asyncio.get_running_loop()
+        r.run()  # returns at once: the loop is the application's
+        port = r.listenTCP(0, Factory.forProtocol(Echo), interface="127.0.0.1")
+
+        class Client(Protocol):
+            def dataReceived(self, data: bytes) -> None:
+                self.got.callback(data)
+
+        proto = await ClientCreator(r, Client).connectTCP("127.0.0.1", port.getHost().port)
+        proto.got = Deferred()
+        proto.transport.write(b"embedded")
+        data: bytes = await proto.got
+        proto.transport.loseConnection()
+        await port.stopListening()
+        stopped = Deferred()
+        r.addSystemEventTrigger("after", "shutdown", stopped.callback, None)
+        r.stop()
+        await stopped
+        r.close()
+        return data
+
+    assert asyncio.run(main()) == b"embedded"
+
+
+def test_asyncio_backend_on_uvloop() -> None:
+    uvloop = pytest.importorskip("uvloop")
+    loop = uvloop.new_event_loop()
+    r: Any = reactors.create("asyncio", loop=loop)
+    try:
+        port = r.listenTCP(0, Factory.forProtocol(Echo), interface="127.0.0.1")
+        got: list[bytes] = []
+
+        class Client(Protocol):
+            def connectionMade(self) -> None:
+                self.transport.write(b"uv")
+
+            def dataReceived(self, data: bytes) -> None:
+                got.append(data)
+                self.transport.loseConnection()
+                port.stopListening()
+                r.stop()
+
+        ClientCreator(r, Client).connectTCP("127.0.0.1", port.getHost().port)
+        r.run(installSignalHandlers=False)
+        assert got == [b"uv"]
+    finally:
+        r.close()
+        loop.close()
+
+
+def test_timer_handles_in_the_reactor_queue() -> None:
+    loop = torsion.aio.new_event_loop()
+    try:
+        ran: list[str] = []
+        a = loop.call_later(0.01, ran.append, "a")
+        b = loop.call_at(a.when(), ran.append, "b")  # the same due time: one bucket
+        loop.call_later(0.01, ran.append, "c")
+        assert not b.cancelled()
+        b.cancel()
+        assert b.cancelled() and not a.cancelled()
+        assert loop.getDelayedCalls() == []  # asyncio's timers are not DelayedCalls
+        loop.run_until_complete(asyncio.sleep(0.05))
+        assert ran == ["a", "c"]
+        assert not a.cancelled()
+    finally:
+        loop.close()
+
+
+def test_connection_lost_comes_in_a_callback_of_its_own() -> None:
+    """As with asyncio's transports: the EOF's close reports connection_lost after
+    what eof_received scheduled, and a close() reports it on the next turn."""
+    order: list[str] = []
+
+    class Server(asyncio.Protocol):
+        def connection_made(self, transport: Any) -> None:
+            self.transport = transport
+
+        def eof_received(self) -> None:
+            order.append("eof")
+            asyncio.get_running_loop().call_soon(order.append, "scheduled by eof_received")
+
+        def connection_lost(self, exc: BaseException | None) -> None:
+            order.append("lost")
+            lost.set_result(exc)
+
+    async def main() -> None:
+        server = await loop.create_server(Server, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write_eof()
+        assert await lost is None
+        assert order == ["eof", "scheduled by eof_received", "lost"]
+        # close(): connection_lost on the next turn, so drain() after close()
+        # sees the connection lost once asyncio.sleep(0) has let a turn pass.
+        writer.close()
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.close()
+        with pytest.raises(ConnectionResetError):
+            writer.write(b"late")
+            await writer.drain()
+        server.close()
+        await server.wait_closed()
+
+    loop = torsion.aio.new_event_loop()
+    try:
+        lost: asyncio.Future[BaseException | None] = loop.create_future()
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
