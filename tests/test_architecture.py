@@ -196,12 +196,7 @@ MISSING_ON_PURPOSE = {
     ),
     "twisted.internet.threads": ("torsion.threads", {}),
     "twisted.internet.address": ("torsion.address", {}),
-    "twisted.internet.endpoints": (
-        "torsion.endpoints",
-        {
-            "wrapServerTLS": "not yet",
-        },
-    ),
+    "twisted.internet.endpoints": ("torsion.endpoints", {}),
     "twisted.internet.testing": (
         "torsion.testing",
         {},

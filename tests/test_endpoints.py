@@ -640,6 +640,34 @@ def test_tls_endpoints_verify(reactor: Any, run: Any, tmp_path: Any) -> None:
     run(defer.ensureDeferred(scenario()))
 
 
+def test_wrapped_tls_endpoints(reactor: Any, run: Any) -> None:
+    """wrapServerTLS over a TCP server endpoint, wrapClientTLS over a TCP client
+    endpoint (both with the clock argument Twisted's examples pass)."""
+    trustme = pytest.importorskip("trustme")
+    from torsion import ssl as tssl
+    from torsion.endpoints import wrapClientTLS, wrapServerTLS
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("example.com")
+    server = tssl.PrivateCertificate.loadPEM(
+        cert.private_key_pem.bytes() + cert.cert_chain_pems[0].bytes()
+    )
+    authority = tssl.Certificate.loadPEM(ca.cert_pem.bytes())
+
+    async def scenario() -> None:
+        endpoint = wrapServerTLS(
+            server.options(), TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1"), reactor
+        )
+        port = await endpoint.listen(Factory.forProtocol(Echo))
+        options = tssl.optionsForClientTLS("example.com", trustRoot=authority)
+        tcp = TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port)
+        await roundTrip(wrapClientTLS(options, tcp, reactor))
+        await roundTrip(wrapClientTLS(options, tcp))
+        await port.stopListening()
+
+    run(defer.ensureDeferred(scenario()))
+
+
 def test_tcp6_client_resolves_names_to_ipv6(reactor: Any, run: Any, monkeypatch: Any) -> None:
     if not socket.has_ipv6:
         pytest.skip("no IPv6")

@@ -16,6 +16,7 @@ import pytest
 
 from torsion import error
 from torsion._core.timers import DelayedCall, TimerQueue
+from torsion.defer import Deferred
 
 
 class FakeTime:
@@ -355,3 +356,16 @@ def test_random_operations_match_a_reference_model(seed: int) -> None:
             assert got is None
         else:
             assert got == pytest.approx(max(expected - clock.now, 0.0))
+
+
+def test_callLater_kept_as_a_class_attribute_still_works(reactor: Any, run: Any) -> None:
+    """Twisted programs keep ``callLater = reactor.callLater`` in a class body and call
+    ``self.callLater(...)``: it must be a bound method (not a plain function)."""
+
+    class Client:
+        callLater = reactor.callLater
+
+    d: Deferred[str] = Deferred()
+    call = Client().callLater(0, d.callback, "fired")
+    assert run(d) == "fired"
+    assert call.called

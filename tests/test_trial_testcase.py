@@ -314,6 +314,36 @@ def test_errors_logged_to_a_torsion_child_logger_count_messages_do_not() -> None
     assert runTest(T, "test_message").kinds() == {"successes": 1}
 
 
+def test_errors_logged_with_log_err_or_a_Logger_are_taken_and_fail_the_test() -> None:
+    """log.err() and Logger().failure() are logged errors, as in Twisted's trial
+    (Twisted's trial howto: calculus/test/test_remote_3.py flushes a log.err)."""
+    from torsion import log as legacy
+    from torsion.logger import Logger
+
+    class T(TestCase):
+        def _logBoth(self) -> None:
+            try:
+                raise TypeError("legacy")
+            except TypeError:
+                legacy.err()
+            try:
+                raise KeyError("new")
+            except KeyError:
+                Logger(namespace="mine").failure("it broke")
+
+        def test_flushed(self) -> None:
+            self._logBoth()
+            self.assertEqual(len(self.flushLoggedErrors(TypeError)), 1)
+            self.assertEqual(len(self.flushLoggedErrors(KeyError)), 1)
+
+        def test_left(self) -> None:
+            self._logBoth()
+
+    assert runTest(T, "test_flushed").kinds() == {"successes": 1}
+    texts = runTest(T, "test_left").texts()
+    assert "legacy" in texts and "new" in texts
+
+
 # -- under pytest, as a user would write it ------------------------------------------------
 
 

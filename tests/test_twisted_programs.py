@@ -2,7 +2,8 @@
 changed), on every torsion backend: their output must be the same.
 
 The programs live in tests/programs/ and import from ``twisted``; ``port()``
-rewrites the imports the way the porting table says.
+rewrites the imports the way the porting table says (``twisted_suite.rewrite``,
+which test_twisted_examples.py also uses for Twisted's own example programs).
 """
 
 from __future__ import annotations
@@ -17,25 +18,17 @@ from pathlib import Path
 import pytest
 
 from torsion import reactors
+from twisted_suite import rewrite
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAMS = Path(__file__).resolve().parent / "programs"
 
 pytestmark = pytest.mark.twisted_oracle
 
-_IMPORTS = [
-    (r"from twisted\.python import log\b", "from torsion import log"),
-    (r"from twisted\.logger import ", "from torsion.logger import "),
-    (r"from twisted\.internet import ", "from torsion import "),
-    (r"from twisted\.python\.failure import ", "from torsion.failure import "),
-    (r"from twisted\.protocols\.basic import ", "from torsion.protocols.basic import "),
-    (r"from twisted\.internet\.(\w+) import ", r"from torsion.\1 import "),
-]
-
 
 def port(source: str) -> str:
-    for pattern, replacement in _IMPORTS:
-        source = re.sub(pattern, replacement, source)
+    """The program with its imports ported by the porting table (twisted_suite.rewrite)."""
+    source = rewrite(source)
     assert "twisted" not in source.replace("# A Twisted-idiom", ""), "an import was not ported"
     return source
 

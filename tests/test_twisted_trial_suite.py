@@ -46,7 +46,6 @@ MODULES = [
 _TWISTED_REPORTER = (
     "Twisted's reporter wraps errors in Twisted's Failure; the ported test checks for torsion's"
 )
-_TWISTED_LOG = "checks that twisted.python.log.err fails a test; torsion code logs with logging"
 DIFFERENT = {
     **{
         f"test_deferred.{name}": _TWISTED_REPORTER
@@ -60,17 +59,6 @@ DIFFERENT = {
             "TimeoutTests.test_todo",
         ]
     },
-    **{
-        f"test_log.{kind}LogErrorsTests.{name}": _TWISTED_LOG
-        for kind in ("Synchronous", "Asynchronous")
-        for name in [
-            "test_errorsIsolated",
-            "test_errorsIsolatedWhenTestFails",
-            "test_singleError",
-            "test_twoErrors",
-        ]
-    },
-    "test_log.AsynchronousLogErrorsTests.test_inCallback": _TWISTED_LOG,
     "test_pyunitcompat.PyUnitResultTests.test_dontUseAdapterWhenReporterProvidesIReporter": (
         "a reporter that provides IReporter through zope.interface gets Failures in Twisted"
     ),

@@ -24,6 +24,7 @@ from torsion._endpoints.stream import (
     UNIXServerEndpoint,
     connectProtocol,
     wrapClientTLS,
+    wrapServerTLS,
 )
 
 # Twisted's private name of a resolver over a getaddrinfo-like callable, which
@@ -50,6 +51,7 @@ __all__ = [
     "quoteStringArgument",
     "serverFromString",
     "wrapClientTLS",
+    "wrapServerTLS",
 ]
 
 publish(globals(), __all__)

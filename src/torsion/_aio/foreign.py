@@ -50,15 +50,18 @@ class AsyncioReactor(Reactor):
         self._turnQueued = False
         self._runningLoop = False
         backend.onReady = self._turn
-        timerCallLater = self._timers.callLater
+        self._timerCallLater = self._timers.callLater
+        # A bound method, as on every reactor: code that keeps
+        # ``reactor.callLater`` as a class attribute calls it unchanged.
+        self.callLater = self._callLaterArming
 
-        def callLater(delay: float, f: Callable[..., Any], *args: Any, **kw: Any) -> DelayedCall:
-            call = timerCallLater(delay, f, *args, **kw)
-            if not self._inTurn:
-                self._arm()
-            return call
-
-        self.callLater = callLater
+    def _callLaterArming(
+        self, delay: float, f: Callable[..., Any], *args: Any, **kw: Any
+    ) -> DelayedCall:
+        call = self._timerCallLater(delay, f, *args, **kw)
+        if not self._inTurn:
+            self._arm()
+        return call
 
     def __repr__(self) -> str:
         return f"<torsion AsyncioReactor loop={self._loop!r} running={self.running}>"

@@ -52,6 +52,7 @@ __all__ = [
     "UNIXServerEndpoint",
     "connectProtocol",
     "wrapClientTLS",
+    "wrapServerTLS",
 ]
 
 
@@ -667,23 +668,54 @@ class SSL4ClientEndpoint(TCP4ClientEndpoint):
 class _TLSClientEndpoint:
     """``wrapClientTLS``'s endpoint: TLS started over whatever ``wrapped`` connects."""
 
-    def __init__(self, connectionCreator: Any, wrappedEndpoint: Any) -> None:
+    def __init__(self, connectionCreator: Any, wrappedEndpoint: Any, clock: Any = None) -> None:
         self._connectionCreator = connectionCreator
         self._wrappedEndpoint = wrappedEndpoint
+        self._clock = clock
 
     def connect(self, protocolFactory: Any) -> defer.Deferred[Any]:
         """Connect the wrapped endpoint with TLS on top; fires with the user's protocol."""
         from torsion._tls.protocol import TLSMemoryBIOFactory
 
-        tlsFactory = TLSMemoryBIOFactory(self._connectionCreator, True, protocolFactory)
+        tlsFactory = TLSMemoryBIOFactory(
+            self._connectionCreator, True, protocolFactory, self._clock
+        )
         d = self._wrappedEndpoint.connect(tlsFactory)
         d.addCallback(lambda tlsProtocol: tlsProtocol.wrappedProtocol)
         return d  # type: ignore[no-any-return]
 
 
-def wrapClientTLS(connectionCreator: Any, wrappedEndpoint: Any) -> _TLSClientEndpoint:
+class _TLSServerEndpoint:
+    """``wrapServerTLS``'s endpoint: each connection ``wrapped`` accepts speaks TLS."""
+
+    def __init__(self, connectionCreator: Any, wrappedEndpoint: Any, clock: Any = None) -> None:
+        self._connectionCreator = connectionCreator
+        self._wrappedEndpoint = wrappedEndpoint
+        self._clock = clock
+
+    def listen(self, protocolFactory: Any) -> defer.Deferred[Any]:
+        """Listen on the wrapped endpoint with TLS on top; fires with its port."""
+        from torsion._tls.protocol import TLSMemoryBIOFactory
+
+        tlsFactory = TLSMemoryBIOFactory(
+            self._connectionCreator, False, protocolFactory, self._clock
+        )
+        return self._wrappedEndpoint.listen(tlsFactory)  # type: ignore[no-any-return]
+
+
+def wrapClientTLS(
+    connectionCreator: Any, wrappedEndpoint: Any, clock: Any = None
+) -> _TLSClientEndpoint:
     """An endpoint that speaks TLS (per ``connectionCreator``) over ``wrappedEndpoint``."""
-    return _TLSClientEndpoint(connectionCreator, wrappedEndpoint)
+    return _TLSClientEndpoint(connectionCreator, wrappedEndpoint, clock)
+
+
+def wrapServerTLS(
+    connectionCreator: Any, wrappedEndpoint: Any, clock: Any = None
+) -> _TLSServerEndpoint:
+    """A server endpoint whose connections speak TLS (per ``connectionCreator``,
+    a ``CertificateOptions``) over those ``wrappedEndpoint`` accepts."""
+    return _TLSServerEndpoint(connectionCreator, wrappedEndpoint, clock)
 
 
 # ------------------------------------------------------------------ helpers
