@@ -13,6 +13,7 @@ import re
 import select
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 from tests._programs import environment
 
 from torsion.cli import main
@@ -41,17 +43,23 @@ class WhoAmI(Protocol):
         self.transport.write(data)
 
 
+class Stubborn(WhoAmI):
+    def stopGracefully(self):
+        pass  # stays open until the grace period is over
+
+
 class WhoAmIService:
     summary = "say which process answers, then echo"
     defaultListen = "tcp:0:interface=127.0.0.1"
 
     def addOptions(self, parser):
         parser.add_argument("--fail-in-worker", action="store_true")
+        parser.add_argument("--stubborn", action="store_true")
 
     def makeFactory(self, reactor, options):
         if options.fail_in_worker and options.supervised is not None:
             raise ServiceError("this worker was told to fail")
-        return Factory.forProtocol(WhoAmI)
+        return Factory.forProtocol(Stubborn if options.stubborn else WhoAmI)
 """
 
 #: How long any one wait may take (a bound, not a synchronisation).
@@ -135,7 +143,10 @@ class Supervised:
         deadline = time.monotonic() + LIMIT
         while not self.eof and time.monotonic() < deadline:
             self._read(deadline - time.monotonic())
-        return self.proc.wait(timeout=LIMIT)
+        try:
+            return self.proc.wait(timeout=LIMIT)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("still running:\n" + self.text()) from None
 
     def kill(self) -> None:
         if self.proc.poll() is None:
@@ -261,6 +272,77 @@ def test_graceful_stop_with_open_connections(start: object) -> None:
             client.close()
     assert "Traceback" not in server.text()
     assert len(re.findall(r"exited with status 0", server.text())) == 2
+
+
+def test_a_second_signal_is_ignored_and_a_third_stops_waiting(start: object) -> None:
+    server = start("whoami", "--workers", "2", "--stubborn", "--grace", "60")  # type: ignore[operator]
+    clients = []
+    try:
+        for _ in range(8):
+            client = socket.create_connection(("127.0.0.1", server.ports[0]), timeout=LIMIT)
+            client.recv(64)
+            clients.append(client)
+        server.proc.send_signal(signal.SIGTERM)
+        server.expect(r"waiting up to 60s for \d+ open connection")
+        server.proc.send_signal(signal.SIGINT)
+        server.expect(r"Received SIGINT again while shutting down: ignored")
+        assert server.proc.poll() is None
+        server.proc.send_signal(signal.SIGTERM)
+        server.expect(r"Received SIGTERM a third time")
+        assert server.finish(None) == 0  # well before the 60 s of grace
+        for client in clients:
+            assert client.recv(64) == b""
+    finally:
+        for client in clients:
+            client.close()
+    assert "Traceback" not in server.text()
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="needs pidfds")
+def test_workers_stop_when_the_supervisor_dies(start: object) -> None:
+    server = start("whoami", "--workers", "2")  # type: ignore[operator]
+    pids = set(workerPids(server).values())
+    server.proc.kill()
+    for _ in pids:
+        server.expect(r"the supervisor is gone; stopping")
+    server.finish(None)  # stderr reaches EOF once every worker has exited
+    assert server.eof
+    for pid in pids:
+        assert exited(pid)
+
+
+def exited(pid: int) -> bool:
+    """Whether ``pid`` (not our child) exits within the time limit."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([fd], [], [], LIMIT)[0])  # readable once it has exited
+    finally:
+        os.close(fd)
+
+
+def test_tls_workers(start: object, tmp_path: Path) -> None:
+    ca = trustme.CA()
+    pem = tmp_path / "server.pem"
+    pem.write_bytes(ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.bytes())
+    server = start(  # type: ignore[operator]
+        "whoami", "--workers", "2", "--listen", f"ssl:0:interface=127.0.0.1:privateKey={pem}"
+    )
+    assert f"listening on ssl:127.0.0.1:{server.ports[0]}" in server.text()
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    pids = set(workerPids(server).values())
+    seen: set[int] = set()
+    for _ in range(400):
+        raw = socket.create_connection(("127.0.0.1", server.ports[0]), timeout=LIMIT)
+        with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            seen.add(int(tls.recv(64)))
+        if seen == pids:
+            break
+    assert seen == pids
+    assert server.finish() == 0
 
 
 def test_one_worker_is_a_single_process(start: object) -> None:

@@ -5,9 +5,10 @@ started by the supervisor (``torsion.cli._workers``) with these descriptors:
 
 - ``STATUS_FD`` (3), a pipe the worker writes ``ready`` to once its ports
   accept and its reactor runs, then closes;
-- ``CONTROL_FD`` (4), a pipe nobody writes to: when it reads EOF the
-  supervisor is gone (killed, crashed), and the worker stops gracefully
-  rather than serve on unsupervised;
+- ``CONTROL_FD`` (4), a pipe from the supervisor: each ``STOP`` line on it
+  counts as a SIGTERM (a pipe, unlike a signal sent twice in a row, never
+  merges two into one); at EOF the supervisor is gone (killed, crashed), and
+  the worker stops gracefully rather than serve on unsupervised;
 - ``FIRST_LISTEN_FD`` (5) and up, one listening socket per ``--listen``, in
   order.
 
@@ -38,7 +39,7 @@ from torsion.defer import Deferred
 from torsion.failure import Failure
 from torsion.services import Service
 
-__all__ = ["CONTROL_FD", "FIRST_LISTEN_FD", "READY", "STATUS_FD", "Worker", "kindOf"]
+__all__ = ["CONTROL_FD", "FIRST_LISTEN_FD", "READY", "STATUS_FD", "STOP", "Worker", "kindOf"]
 
 STATUS_FD = 3
 CONTROL_FD = 4
@@ -46,6 +47,8 @@ FIRST_LISTEN_FD = 5
 
 #: What a worker writes on its status pipe once it serves.
 READY = b"ready\n"
+#: What the supervisor writes on the control pipe for each SIGTERM it passes on.
+STOP = b"STOP\n"
 
 _log = logging.getLogger("torsion.cli")
 
@@ -71,12 +74,15 @@ class _TLSOnAdopted:
 
 
 class _SupervisorWatch:
-    """A reader on the control pipe: EOF means the supervisor is gone."""
+    """A reader on the control pipe: a SIGTERM per ``STOP``; EOF: the supervisor is gone."""
 
     def __init__(self, reactor: Any, slot: int) -> None:
         self.reactor = reactor
         self.slot = slot
         self.fd = CONTROL_FD
+        self.buffer = b""
+        self.stops = 0  # STOP lines read and not yet handed to the reactor
+        self.pending: Any = None
         os.set_blocking(self.fd, False)
 
     def fileno(self) -> int:
@@ -87,12 +93,16 @@ class _SupervisorWatch:
 
     def doRead(self) -> None:
         try:
-            if os.read(self.fd, 512):
-                return  # nothing is sent today; anything else is for later versions
+            data = os.read(self.fd, 512)
         except BlockingIOError:
             return
         except OSError:
-            pass
+            data = b""
+        if data:
+            *lines, self.buffer = (self.buffer + data).split(b"\n")
+            self.stops += sum(line + b"\n" == STOP for line in lines)
+            self._nextStop()
+            return
         self.connectionLost(None)
         _log.warning("worker %d: the supervisor is gone; stopping", self.slot)
         if self.reactor.running:
@@ -101,10 +111,27 @@ class _SupervisorWatch:
             except error.ReactorNotRunning:
                 pass
 
+    def _nextStop(self) -> None:
+        """Hand the reactor one STOP as a SIGTERM, the next one a turn of the loop later.
+
+        Signals reach the reactor one by one, each in its own turn; several
+        given in one turn would all be counted before the shutdown has begun
+        to wait for connections, so a third could not end that wait.
+        """
+        self.pending = None
+        if self.stops:
+            self.stops -= 1
+            self.reactor.sigTerm(signal.SIGTERM)
+            if self.stops:
+                self.pending = self.reactor.callLater(0, self._nextStop)
+
     def doWrite(self) -> None:  # pragma: no cover - never a writer
         pass
 
     def connectionLost(self, reason: Failure | None) -> None:
+        if self.pending is not None and self.pending.active():
+            self.pending.cancel()
+        self.pending = None
         if self.fd >= 0:
             self.reactor.removeReader(self)
             os.close(self.fd)

@@ -31,14 +31,16 @@ once a worker has lived ``BACKOFF_RESET`` seconds.  Meanwhile the slot's
 socket queues its share of new connections for the next worker.
 
 SIGHUP replaces the workers one slot at a time: a new worker starts on the
-slot's sockets; once it has written ``ready``, the old one gets SIGTERM and
-finishes its connections within ``--grace``.  The sockets stay open
+slot's sockets; once it has written ``ready``, the old one is told to stop
+(see below) and finishes its connections within ``--grace``.  The sockets stay open
 throughout, so no connection is refused.  If a new worker exits before it is
 ready, the replacement stops there and the old workers go on.  A SIGHUP
 during a replacement queues one more.
 
-SIGINT/SIGTERM: the supervisor closes its sockets, sends SIGTERM to every
-worker (each stops as a single-process run does) and waits up to ``--grace``
+SIGINT/SIGTERM: the supervisor closes its sockets, passes a SIGTERM to every
+worker (a ``STOP`` line on its control pipe, which it counts as a SIGTERM:
+two signals sent in a row may reach a process as one, pipe lines never do),
+each stopping as a single-process run does, and waits up to ``--grace``
 plus ``STOP_MARGIN`` seconds, then kills what is left with SIGKILL.  Once
 every worker is reaped, the reactor stops and the exit status is 0.  Later
 signals are counted as a single process counts them, and passed on to the
@@ -69,7 +71,7 @@ from torsion.cli._runner import (
     describeAddress,
     parseEndpoints,
 )
-from torsion.cli._worker import CONTROL_FD, FIRST_LISTEN_FD, READY, STATUS_FD, kindOf
+from torsion.cli._worker import CONTROL_FD, FIRST_LISTEN_FD, READY, STATUS_FD, STOP, kindOf
 from torsion.failure import Failure
 from torsion.protocol import Factory, ProcessProtocol
 from torsion.services import Service
@@ -149,11 +151,19 @@ class _WorkerProcess(ProcessProtocol):
             self.ready.callback(False)
         self.supervisor.workerExited(self, reason.value)
 
-    def signal(self, name: str) -> None:
-        """Send a signal unless the worker is gone."""
+    def stop(self) -> None:
+        """Pass on a SIGTERM (through the control pipe: see ``torsion.cli._worker``)."""
         if not self.exited:
             try:
-                self.transport.signalProcess(name)
+                self.transport.writeToChild(CONTROL_FD, STOP)
+            except KeyError:
+                pass  # the pipe is closed: the worker is on its way out
+
+    def kill(self) -> None:
+        """SIGKILL, unless the worker is gone."""
+        if not self.exited:
+            try:
+                self.transport.signalProcess("KILL")
             except error.ProcessExitedAlready:
                 pass
 
@@ -351,7 +361,7 @@ class _Supervisor:
             if old is not None:
                 _log.info("%s: %r replaces %r, which stops now", self.name, new, old)
                 old.retired = True
-                old.signal("TERM")
+                old.stop()
 
     def _rolled(self, result: Any) -> None:
         self.rolling = False
@@ -391,7 +401,7 @@ class _Supervisor:
             )
         if self.signals in (2, 3):
             for worker in list(self.workers):
-                worker.signal("TERM")
+                worker.stop()
 
     def stop(self) -> None:
         """Close the sockets, stop every worker gracefully, then stop the reactor."""
@@ -408,7 +418,7 @@ class _Supervisor:
             return
         _log.info("%s: stopping %d worker(s)", self.name, len(self.workers))
         for worker in list(self.workers):
-            worker.signal("TERM")
+            worker.stop()
         self.deadline = self.reactor.callLater(self.grace + STOP_MARGIN, self._kill)
 
     def _kill(self) -> None:
@@ -420,7 +430,7 @@ class _Supervisor:
                 worker,
                 self.grace + STOP_MARGIN,
             )
-            worker.signal("KILL")
+            worker.kill()
 
     def _stopped(self) -> None:
         if self.deadline is not None:
