@@ -688,11 +688,18 @@ def echo_chart(res: dict[str, Any], path: Path) -> bool:
     return True
 
 
+#: Sections after this line of BENCHMARKS.md are written by hand, from other
+#: scripts (``bench/workers.py``), and kept as they are when the report is written.
+KEPT = "<!-- Sections below are written by hand; bench/report.py keeps them. -->"
+
+
 def write(res: dict[str, Any], md: Path, chart: Path | None) -> None:
     link = None
     if chart is not None and "echo" in res and echo_chart(res, chart):
         link = Path(os_relpath(chart, md.parent)).as_posix()
-    md.write_text(write_markdown(res, link) + "\n")
+    old = md.read_text() if md.exists() else ""
+    kept = "\n" + old[old.index(KEPT) :] if KEPT in old else ""
+    md.write_text(write_markdown(res, link) + "\n" + kept)
     c.log(f"wrote {md}" + (f" and {chart}" if link else ""))
 
 

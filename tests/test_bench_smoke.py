@@ -250,6 +250,9 @@ def test_report_writes_markdown_and_chart(tmp_path: Path) -> None:
     md, chart = tmp_path / "BENCHMARKS.md", tmp_path / "echo.png"
     results = tmp_path / "results.json"
     results.write_text(json.dumps(fake_results()))
+    handWritten = "<!-- Sections below are written by hand; bench/report.py keeps them. -->\n"
+    handWritten += "\n## 7. By hand\n\nkept\n"
+    md.write_text("# Old report\n\n" + handWritten)
     cmd = [sys.executable, str(BENCH / "report.py"), str(results), "--md", str(md)]
     subprocess.run([*cmd, "--chart", str(chart)], check=True, capture_output=True, timeout=60)
     text = md.read_text()
@@ -258,6 +261,7 @@ def test_report_writes_markdown_and_chart(tmp_path: Path) -> None:
     assert "python bench/run.py --quick" in text
     assert "| web small file: torsion / twist web | 3.00 (target >= 2) | met |" in text
     assert "Web (static files over HTTP/1.1)" in text
+    assert "# Old report" not in text and text.endswith("\n" + handWritten)
     # TLS: the server's CPU per trip, how busy the client was, torsion's CPU ratio.
     assert "| 64 KiB | 60.0 + 20.0 (99%) | 100.0 + 20.0 (60%) | 0.67 |" in text
     assert "| CPU used by other processes during the run | 10% of all cores (echo 25%" in text

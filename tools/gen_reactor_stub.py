@@ -51,7 +51,7 @@ def render() -> str:
             continue
         sig = inspect.signature(member)
         params = list(sig.parameters.values())[1:]
-        text = ", ".join(_param(p) for p in params)
+        text = ", ".join(_params(params))
         ret = sig.return_annotation
         ret = "Any" if ret is inspect.Signature.empty else ret
         lines.append(f"def {name}({text}) -> {ret}: ...")
@@ -60,6 +60,18 @@ def render() -> str:
             ret = inspect.signature(member.fget).return_annotation  # type: ignore[arg-type]
             lines.append(f"{name}: {ret}")
     return "\n".join(lines) + "\n"
+
+
+def _params(params: list[inspect.Parameter]) -> list[str]:
+    """Each parameter's text, with a bare ``*`` before the keyword-only ones."""
+    texts = []
+    starred = False
+    for p in params:
+        if p.kind is p.KEYWORD_ONLY and not starred:
+            texts.append("*")
+        starred = starred or p.kind in (p.VAR_POSITIONAL, p.KEYWORD_ONLY)
+        texts.append(_param(p))
+    return texts
 
 
 def _param(p: inspect.Parameter) -> str:

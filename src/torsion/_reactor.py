@@ -88,11 +88,25 @@ class Reactor(ReactorCore):
         except Exception:
             return defer.fail()
 
-    def listenTCP(self, port: int, factory: Any, backlog: int = 50, interface: str = "") -> Any:
-        """Listen for TCP connections on ``interface``:``port`` (0: any free port)."""
+    def listenTCP(
+        self,
+        port: int,
+        factory: Any,
+        backlog: int = 50,
+        interface: str = "",
+        *,
+        reusePort: bool = False,
+    ) -> Any:
+        """Listen for TCP connections on ``interface``:``port`` (0: any free port).
+
+        ``reusePort=True`` (torsion only) sets SO_REUSEPORT, so that other
+        sockets, here or in other processes, may listen on the same address
+        and share its connections; ``CannotListenError`` where the platform
+        lacks it.
+        """
         from torsion._net.tcp import Port
 
-        p = Port(port, factory, backlog, interface, self)
+        p = Port(port, factory, backlog, interface, self, reusePort)
         p.startListening()
         return p
 
@@ -155,11 +169,13 @@ class Reactor(ReactorCore):
         contextFactory: Any,
         backlog: int = 50,
         interface: str = "",
+        *,
+        reusePort: bool = False,
     ) -> Any:
-        """Listen for TLS connections on ``interface``:``port``."""
+        """Listen for TLS connections on ``interface``:``port`` (``reusePort``: as listenTCP)."""
         from torsion._net.tls import listenSSL
 
-        return listenSSL(self, port, factory, contextFactory, backlog, interface)
+        return listenSSL(self, port, factory, contextFactory, backlog, interface, reusePort)
 
     def connectSSL(
         self,

@@ -202,11 +202,26 @@ class RaisingMemoryReactor:
     def adoptStreamPort(self, fileno: int, addressFamily: int, factory: Any) -> Any:
         return self._raise(self._listenException)
 
-    def listenTCP(self, port: int, factory: Any, backlog: int = 50, interface: str = "") -> Any:
+    def listenTCP(
+        self,
+        port: int,
+        factory: Any,
+        backlog: int = 50,
+        interface: str = "",
+        *,
+        reusePort: bool = False,
+    ) -> Any:
         return self._raise(self._listenException)
 
     def listenSSL(
-        self, port: int, factory: Any, contextFactory: Any, backlog: int = 50, interface: str = ""
+        self,
+        port: int,
+        factory: Any,
+        contextFactory: Any,
+        backlog: int = 50,
+        interface: str = "",
+        *,
+        reusePort: bool = False,
     ) -> Any:
         return self._raise(self._listenException)
 

@@ -334,7 +334,9 @@ class MemoryReactor:
     Each ``listenXXX``/``connectXXX`` call is appended to a list with its
     arguments (``tcpServers``, ``tcpClients``, ``sslServers``, ``sslClients``,
     ``unixServers``, ``unixClients``, ``udpPorts``, ``processes``) and returns
-    a fake port or connector; ``connectXXX`` also calls
+    a fake port or connector (``tcpServers`` and ``sslServers`` keep
+    Twisted's tuples; torsion's ``reusePort`` keyword goes, call by call, to
+    ``tcpServersReusePort`` and ``sslServersReusePort``); ``connectXXX`` also calls
     ``factory.startedConnecting(connector)`` and adds the connector to
     ``connectors``.  ``run()`` runs the ``callWhenRunning`` hooks and stops;
     system event triggers are kept in ``triggers[phase][eventType]`` and run by
@@ -352,6 +354,8 @@ class MemoryReactor:
         self.tcpServers: list[tuple[int, Any, int, str]] = []
         self.tcpClients: list[tuple[str, int, Any, float, Any]] = []
         self.sslServers: list[tuple[int, Any, Any, int, str]] = []
+        self.tcpServersReusePort: list[bool] = []
+        self.sslServersReusePort: list[bool] = []
         self.sslClients: list[tuple[str, int, Any, Any, float, Any]] = []
         self.unixServers: list[tuple[str, Any, int, int, int]] = []
         self.unixClients: list[tuple[str, Any, float, int]] = []
@@ -450,9 +454,16 @@ class MemoryReactor:
     # Connections.
 
     def listenTCP(
-        self, port: int, factory: Any, backlog: int = 50, interface: str = ""
+        self,
+        port: int,
+        factory: Any,
+        backlog: int = 50,
+        interface: str = "",
+        *,
+        reusePort: bool = False,
     ) -> _FakePort:
         self.tcpServers.append((port, factory, backlog, interface))
+        self.tcpServersReusePort.append(reusePort)
         if isIPv6Address(interface):
             return _FakePort(IPv6Address("TCP", interface, port))
         return _FakePort(IPv4Address("TCP", "0.0.0.0", port))
@@ -472,9 +483,17 @@ class MemoryReactor:
         return self._connector(IPv4Address("TCP", host, port), factory)
 
     def listenSSL(
-        self, port: int, factory: Any, contextFactory: Any, backlog: int = 50, interface: str = ""
+        self,
+        port: int,
+        factory: Any,
+        contextFactory: Any,
+        backlog: int = 50,
+        interface: str = "",
+        *,
+        reusePort: bool = False,
     ) -> _FakePort:
         self.sslServers.append((port, factory, contextFactory, backlog, interface))
+        self.sslServersReusePort.append(reusePort)
         return _FakePort(IPv4Address("TCP", "0.0.0.0", port))
 
     def connectSSL(

@@ -133,6 +133,17 @@ def _flag(text: str) -> bool:
     raise ValueError(f"{text!r} is not 0 or 1")
 
 
+_BOOLEANS = {"true": True, "yes": True, "on": True, "1": True}
+_BOOLEANS.update({"false": False, "no": False, "off": False, "0": False})
+
+
+def _boolean(text: str) -> bool:
+    value = _BOOLEANS.get(text.lower())
+    if value is None:
+        raise ValueError(f"{text!r} is not true or false (or yes/no, on/off, 1/0)")
+    return value
+
+
 def _text(text: str) -> str:
     return text
 

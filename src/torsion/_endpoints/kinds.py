@@ -16,6 +16,7 @@ from typing import Any
 from torsion._endpoints.adopted import systemdEndpoint
 from torsion._endpoints.grammar import (
     _bindAddress,
+    _boolean,
     _build,
     _digits,
     _flag,
@@ -74,7 +75,9 @@ def serverFromString(reactor: Any, description: str) -> Any:
     ``tcp6:PORT:BACKLOG:INTERFACE``, ``unix:ADDRESS:MODE:BACKLOG:LOCKFILE``
     (``mode`` in octal; ``lockfile`` 1 by default, as in Twisted),
     ``ssl:PORT`` (``privateKey``, ``certKey``, ``sslmethod``, ``interface``,
-    ``backlog``, ``extraCertChain``, ``dhParameters``),
+    ``backlog``, ``extraCertChain``, ``dhParameters``); ``tcp``, ``tcp6``
+    and ``ssl`` also take ``reusePort=true`` (by name only; torsion's
+    addition: SO_REUSEPORT, see ``reactor.listenTCP``),
     ``systemd:domain=INET:index=0`` (or ``name=``; domains INET, INET6, UNIX)
     and ``stdio:``.  ``\\`` escapes ``:``, ``=`` and itself.  A malformed
     description raises ValueError naming the bad part.
@@ -156,12 +159,23 @@ def _clientTLSOptions(host: str, values: dict[str, Any], trustKey: str, certKey:
     return optionsForClientTLS(host, trustRoot=trustRoot, clientCertificate=clientCertificate)
 
 
-def _buildTCP(reactor: Any, v: dict[str, Any]) -> Any:
-    return TCP4ServerEndpoint(reactor, v["port"], v.get("backlog", 50), v.get("interface", ""))
+def _tcpServer(endpointClass: Any, anyInterface: str) -> Callable[[Any, dict[str, Any]], Any]:
+    """The builder of ``tcp:`` or ``tcp6:`` server endpoints."""
+
+    def build(reactor: Any, v: dict[str, Any]) -> Any:
+        return endpointClass(
+            reactor,
+            v["port"],
+            v.get("backlog", 50),
+            v.get("interface", anyInterface),
+            reusePort=v.get("reusePort", False),
+        )
+
+    return build
 
 
-def _buildTCP6(reactor: Any, v: dict[str, Any]) -> Any:
-    return TCP6ServerEndpoint(reactor, v["port"], v.get("backlog", 50), v.get("interface", "::"))
+_buildTCP = _tcpServer(TCP4ServerEndpoint, "")
+_buildTCP6 = _tcpServer(TCP6ServerEndpoint, "::")
 
 
 def _buildUNIX(reactor: Any, v: dict[str, Any]) -> Any:
@@ -203,7 +217,12 @@ def _buildSSL(reactor: Any, v: dict[str, Any]) -> Any:
         dhParameters=dhParameters,
     )
     return SSL4ServerEndpoint(
-        reactor, v["port"], options, v.get("backlog", 50), v.get("interface", "")
+        reactor,
+        v["port"],
+        options,
+        v.get("backlog", 50),
+        v.get("interface", ""),
+        reusePort=v.get("reusePort", False),
     )
 
 
@@ -262,6 +281,7 @@ _LISTEN_OPTIONS: dict[str, Callable[[str], Any]] = {
     "port": _port,
     "interface": _text,
     "backlog": _positiveInt,
+    "reusePort": _boolean,  # torsion only, and only by name
 }
 _CONNECT_OPTIONS: dict[str, Callable[[str], Any]] = {
     "host": _nonEmpty,

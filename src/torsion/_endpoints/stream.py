@@ -67,30 +67,54 @@ class _ConnectingCancelled(error.ConnectingCancelledError, defer.CancelledError)
 
 
 class TCP4ServerEndpoint:
-    """Listen for TCP connections on an IPv4 interface (``''``: all of them)."""
+    """Listen for TCP connections on an IPv4 interface (``''``: all of them).
 
-    def __init__(self, reactor: Any, port: int, backlog: int = 50, interface: str = "") -> None:
+    ``reusePort=True`` (torsion only) listens with SO_REUSEPORT: see
+    ``reactor.listenTCP``.
+    """
+
+    def __init__(
+        self,
+        reactor: Any,
+        port: int,
+        backlog: int = 50,
+        interface: str = "",
+        *,
+        reusePort: bool = False,
+    ) -> None:
         self._reactor = reactor
         self._port = port
         self._backlog = backlog
         self._interface = interface
+        self._reusePort = reusePort
+
+    def _options(self) -> dict[str, Any]:
+        """The keyword arguments of the reactor's listen call (reusePort only when asked)."""
+        options: dict[str, Any] = {"backlog": self._backlog, "interface": self._interface}
+        if self._reusePort:
+            options["reusePort"] = True
+        return options
 
     def listen(self, protocolFactory: Any) -> defer.Deferred[Any]:
         """Start listening; the Deferred fires with the port, or fails with CannotListenError."""
         return defer.execute(
-            self._reactor.listenTCP,
-            self._port,
-            protocolFactory,
-            backlog=self._backlog,
-            interface=self._interface,
+            self._reactor.listenTCP, self._port, protocolFactory, **self._options()
         )
 
 
 class TCP6ServerEndpoint(TCP4ServerEndpoint):
     """Listen for TCP connections on an IPv6 interface (``'::'``: all of them)."""
 
-    def __init__(self, reactor: Any, port: int, backlog: int = 50, interface: str = "::") -> None:
-        super().__init__(reactor, port, backlog, interface)
+    def __init__(
+        self,
+        reactor: Any,
+        port: int,
+        backlog: int = 50,
+        interface: str = "::",
+        *,
+        reusePort: bool = False,
+    ) -> None:
+        super().__init__(reactor, port, backlog, interface, reusePort=reusePort)
 
 
 class UNIXServerEndpoint:
@@ -127,8 +151,10 @@ class SSL4ServerEndpoint(TCP4ServerEndpoint):
         sslContextFactory: Any,
         backlog: int = 50,
         interface: str = "",
+        *,
+        reusePort: bool = False,
     ) -> None:
-        super().__init__(reactor, port, backlog, interface)
+        super().__init__(reactor, port, backlog, interface, reusePort=reusePort)
         self._sslContextFactory = sslContextFactory
 
     def listen(self, protocolFactory: Any) -> defer.Deferred[Any]:
@@ -138,8 +164,7 @@ class SSL4ServerEndpoint(TCP4ServerEndpoint):
             self._port,
             protocolFactory,
             self._sslContextFactory,
-            backlog=self._backlog,
-            interface=self._interface,
+            **self._options(),
         )
 
 

@@ -76,6 +76,7 @@ class ListeningPort:
         self._sessionno = 0
         self._paused: Any = None
         self._pause = self._pauseMin
+        self._reading = True
 
     def __repr__(self) -> str:
         if self.connected:
@@ -122,6 +123,7 @@ class ListeningPort:
         self.factory.doStart()
         self.connected = True
         self.disconnecting = False
+        self._reading = True
         self.reactor.addReader(self)
 
     def doRead(self) -> None:
@@ -181,7 +183,22 @@ class ListeningPort:
 
     def _resumeAccepting(self) -> None:
         self._paused = None
-        if self.connected:
+        if self.connected and self._reading:
+            self.reactor.addReader(self)
+
+    def stopReading(self) -> None:
+        """Stop accepting, keeping the socket: connections wait in the kernel's queue.
+
+        (A process that holds a listening socket for others to accept on,
+        such as ``torsion run --workers``'s supervisor, keeps it this way.)
+        """
+        self._reading = False
+        self.reactor.removeReader(self)
+
+    def startReading(self) -> None:
+        """Accept again after ``stopReading``."""
+        self._reading = True
+        if self.connected and self._paused is None:
             self.reactor.addReader(self)
 
     def doWrite(self) -> None:  # pragma: no cover - never a writer

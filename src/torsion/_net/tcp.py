@@ -2,7 +2,10 @@
 
 ``Port`` (``reactor.listenTCP``) is a ``ListeningPort`` (the accept loop of
 ``torsion._net.listen``) on an IPv4 or IPv6 socket; each connection it
-accepts gets a ``Server`` transport.
+accepts gets a ``Server`` transport.  With ``reusePort`` it sets
+SO_REUSEPORT before binding, so several sockets (in one process or many) can
+listen on the same address and the kernel spreads new connections among them;
+where the platform lacks the option, asking for it is ``CannotListenError``.
 
 ``Connector`` (``reactor.connectTCP``) makes a ``Client`` transport per
 attempt; the client resolves the host name (through ``reactor.resolve``) on
@@ -11,6 +14,7 @@ the next turn of the loop, then connects without blocking.
 
 from __future__ import annotations
 
+import errno
 import socket
 import sys
 from typing import Any
@@ -30,9 +34,12 @@ from torsion._util import (
 from torsion.address import IPv4Address, IPv6Address
 from torsion.failure import Failure
 
-__all__ = ["Client", "Connector", "Port", "Server"]
+__all__ = ["HAVE_REUSEPORT", "Client", "Connector", "Port", "Server"]
 
 _NODELAY_INHERITED = sys.platform == "linux"
+
+#: Whether sockets can share a port (``listenTCP(..., reusePort=True)``).
+HAVE_REUSEPORT = hasattr(socket, "SO_REUSEPORT")
 
 
 def _makeAddress(sockaddr: Any) -> IPv4Address | IPv6Address:
@@ -181,10 +188,23 @@ class Port(ListeningPort):
     _type = "TCP"
 
     def __init__(
-        self, port: int, factory: Any, backlog: int = 50, interface: str = "", reactor: Any = None
+        self,
+        port: int,
+        factory: Any,
+        backlog: int = 50,
+        interface: str = "",
+        reactor: Any = None,
+        reusePort: bool = False,
     ) -> None:
         self.port = checkPort(port)
         self.interface = checkHost(interface, "interface")
+        if reusePort and not HAVE_REUSEPORT:
+            raise error.CannotListenError(
+                self.interface,
+                self.port,
+                OSError(errno.ENOPROTOOPT, "SO_REUSEPORT is not available on this platform"),
+            )
+        self.reusePort = bool(reusePort)
         super().__init__(factory, backlog, reactor)
         self._realPortNumber: int | None = None
 
@@ -202,6 +222,8 @@ class Port(ListeningPort):
             raise error.CannotListenError(self.interface, self.port, e)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if self.reusePort:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             self._prepareListening(sock)
             sock.bind(socketAddress(self.interface, self.port))
             sock.listen(self.backlog)

@@ -43,8 +43,9 @@ class Port(tcp.Port):
         backlog: int = 50,
         interface: str = "",
         reactor: Any = None,
+        reusePort: bool = False,
     ) -> None:
-        super().__init__(port, factory, backlog, interface, reactor)
+        super().__init__(port, factory, backlog, interface, reactor, reusePort)
         self.ctxFactory = ctxFactory
         self._tlsFactory = TLSMemoryBIOFactory(ctxFactory, False, factory, reactor)
 
@@ -85,9 +86,10 @@ def listenSSL(
     contextFactory: Any,
     backlog: int = 50,
     interface: str = "",
+    reusePort: bool = False,
 ) -> Port:
     """``reactor.listenSSL``: accept TLS connections on ``interface``:``port``."""
-    p = Port(port, factory, contextFactory, backlog, interface, reactor)
+    p = Port(port, factory, contextFactory, backlog, interface, reactor, reusePort)
     p.startListening()
     return p
 

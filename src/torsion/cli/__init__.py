@@ -1,7 +1,7 @@
 """The ``torsion`` command: run ready-made network services.
 
     torsion list
-    torsion run SERVICE [--listen ENDPOINT]... [service options]
+    torsion run SERVICE [--listen ENDPOINT]... [--workers N|auto] [service options]
     torsion run MODULE:FUNCTION [ARG]...     (FUNCTION(reactor, *ARGS), as task.react)
     torsion [--reactor select|poll|epoll] [--log-level LEVEL] [--log-file FILE]
             [--log-format text|json] run ...
@@ -15,6 +15,7 @@ status 1).  ``python -m torsion`` is the same command.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -87,7 +88,31 @@ def _serviceOptions() -> _Parser:
         metavar="SECONDS",
         help="on SIGINT/SIGTERM, how long open connections may take to finish (default: 10)",
     )
+    parent.add_argument(
+        "--workers",
+        type=_workerCount,
+        default=1,
+        metavar="N",
+        help="serve from N processes, each with its own reactor, behind a supervisor that "
+        "restarts them and replaces them one at a time on SIGHUP; 'auto': one per core "
+        "(default: 1, a single process)",
+    )
+    # How a supervisor starts a worker (torsion.cli._worker): its slot number.
+    parent.add_argument("--supervised", type=int, default=None, help=argparse.SUPPRESS)
     return parent
+
+
+def _workerCount(text: str) -> int:
+    """An argparse type: a number of workers above 0, or ``auto`` (one per core)."""
+    if text.strip().lower() == "auto":
+        return os.cpu_count() or 1
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number above 0 or 'auto'")
+    return count
 
 
 def _buildParser(services: dict[str, ServiceInfo]) -> tuple[_Parser, dict[str, Any]]:
@@ -180,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _runFunction(args, at)
     services = known()
     parser, loaded = _buildParser(services)
-    options = parser.parse_args(argv)
+    options = parser.parse_args(args)
     if options.command == "list":
         for name, service in loaded.items():
             summary = service.summary if not isinstance(service, Exception) else str(service)
@@ -194,7 +219,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as e:
         return _fail(f"--log-file: cannot open {options.log_file!r}: {e.strerror or e}", 2)
     try:
-        run(options.service, service, options)
+        if options.supervised is not None:
+            from torsion.cli._worker import Worker
+
+            run(options.service, service, options, Worker(options.supervised, service, options))
+        elif options.workers > 1:
+            from torsion.cli._workers import supervise
+
+            options.commandLine = args
+            supervise(options.service, service, options)
+        else:
+            run(options.service, service, options)
     except UsageError as e:
         return _fail(str(e), 2)
     except (RunError, ServiceError) as e:

@@ -93,23 +93,35 @@ class _Tracking(_WrappingFactory):
         return alive
 
 
+def parseEndpoints(reactor: Any, service: Service, options: argparse.Namespace) -> list[Any]:
+    """``(description, endpoint)`` for each ``--listen`` (or the service's default)."""
+    endpoints = []
+    for description in options.listen or [service.defaultListen]:
+        try:
+            endpoint = serverFromString(reactor, description)
+        except ValueError as e:
+            raise UsageError(f"--listen: {e}") from None
+        endpoints.append((description, endpoint))
+    return endpoints
+
+
 class _Server:
     def __init__(
-        self, reactor: Any, name: str, service: Service, options: argparse.Namespace
+        self,
+        reactor: Any,
+        name: str,
+        service: Service,
+        options: argparse.Namespace,
+        endpoints: list[tuple[str, Any]] | None = None,
     ) -> None:
         self.reactor = reactor
         self.name = name
         self.grace = options.grace
         self.ports: list[tuple[Any, str]] = []  # (port, scheme)
         self.failed = False
-        descriptions = options.listen or [service.defaultListen]
-        self.endpoints = []
-        for description in descriptions:
-            try:
-                endpoint = serverFromString(reactor, description)
-            except ValueError as e:
-                raise UsageError(f"--listen: {e}") from None
-            self.endpoints.append((description, endpoint))
+        self.endpoints = (
+            parseEndpoints(reactor, service, options) if endpoints is None else endpoints
+        )
         factory = service.makeFactory(reactor, options)
         # Named after the service's factory class, for the ports' log lines.
         self.tracking = type(type(factory).__name__, (_Tracking,), {})(factory)
@@ -196,7 +208,7 @@ class _Server:
 
 
 @contextlib.contextmanager
-def _signalsUntilExit(reactor: Any) -> Iterator[None]:
+def _signalsUntilExit(reactor: Any, handlers: dict[int, Any] | None = None) -> Iterator[None]:
     """SIGINT/SIGTERM stop the reactor while it runs, and are ignored afterwards.
 
     The reactor's own handlers would be replaced by the defaults when ``run()``
@@ -205,17 +217,20 @@ def _signalsUntilExit(reactor: Any) -> Iterator[None]:
     forwarding to the reactor (which logs a second signal and stops waiting on
     a third, see ``ReactorCore._onShutdownSignal``) to ignoring, with no
     default handler in between; the process exits with them in place.
+    ``handlers`` replaces the reactor's: ``{signal number: handler}``, where a
+    handler may also be ``signal.SIG_IGN``.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    handlers: dict[int, Any] = {signal.SIGINT: reactor.sigInt, signal.SIGTERM: reactor.sigTerm}
+    if handlers is None:
+        handlers = {signal.SIGINT: reactor.sigInt, signal.SIGTERM: reactor.sigTerm}
 
     def forward(number: int, frame: Any) -> None:
         handlers[number](number, frame)
 
-    for number in handlers:
-        signal.signal(number, forward)
+    for number, handler in handlers.items():
+        signal.signal(number, forward if callable(handler) else handler)
     try:
         yield
     finally:
@@ -223,17 +238,25 @@ def _signalsUntilExit(reactor: Any) -> Iterator[None]:
             signal.signal(number, signal.SIG_IGN)
 
 
-def run(name: str, service: Service, options: argparse.Namespace) -> None:
-    """Serve ``service`` until SIGINT/SIGTERM; RunError/UsageError if it cannot start."""
+def run(name: str, service: Service, options: argparse.Namespace, worker: Any = None) -> None:
+    """Serve ``service`` until SIGINT/SIGTERM; RunError/UsageError if it cannot start.
+
+    ``worker`` (a ``torsion.cli._worker.Worker``) makes this process one of
+    ``--workers``: it gives the endpoints (``worker.endpoints(reactor)``: the
+    supervisor's sockets), what to do once running instead of logging the
+    addresses (``worker.ready()``), and the signal handlers (``worker.signals()``).
+    """
     reactor = reactors.create(options.reactor)
     try:
         reactors.install(reactor)
-        server = _Server(reactor, name, service, options)
+        endpoints = worker.endpoints(reactor) if worker is not None else None
+        server = _Server(reactor, name, service, options, endpoints)
         server.listen()
         if not server.failed:
             reactor.addSystemEventTrigger("before", "shutdown", server.shutdown)
-            reactor.callWhenRunning(server.announce)
-            with _signalsUntilExit(reactor):
+            reactor.callWhenRunning(server.announce if worker is None else worker.ready)
+            handlers = worker.signals() if worker is not None else None
+            with _signalsUntilExit(reactor, handlers):
                 reactor.run(installSignalHandlers=False)
         if server.failed:
             server.stopListening()
