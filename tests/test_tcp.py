@@ -489,6 +489,15 @@ def test_addresses_and_tcp_options(reactor: Any, run: Any) -> None:
     run(go())
 
 
+def test_unknown_service_name_says_what_the_system_said(reactor: Any) -> None:
+    # Twisted's text: the error of getservbyname, then the name.
+    with pytest.raises(error.ServiceNameUnknownError) as caught:
+        reactor.connectTCP("127.0.0.1", "invalid-port", ClientFactory())
+    assert str(caught.value) == (
+        "Service name given as port is unknown: service/proto not found ('invalid-port')."
+    )
+
+
 @pytest.mark.parametrize(
     ("port", "exc", "match"),
     [
