@@ -161,6 +161,10 @@ def test_adopt_tcp_connection(reactor: Any, run: Any) -> None:
     assert addr == IPv4Address("TCP", *peer)
     assert proto.transport.getPeer() == addr
     assert proto.transport.getHost() == IPv4Address("TCP", *server.getsockname())
+    # Twisted's repr: no listening port, so the local port number.
+    name = type(proto).__name__
+    port = server.getsockname()[1]
+    assert repr(proto.transport) == f"<{name} #{proto.transport.sessionno} on {port}>"
 
     async def scenario() -> None:
         client.sendall(b"ping")

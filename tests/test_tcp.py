@@ -476,6 +476,11 @@ def test_addresses_and_tcp_options(reactor: Any, run: Any) -> None:
         t = client.transport
         assert t.getPeer() == IPv4Address("TCP", "127.0.0.1", port.getHost().port)
         assert serverProto.transport.getPeer() == t.getHost()
+        # Twisted's forms for a server connection: repr and log string.
+        sessionno = serverProto.transport.sessionno
+        assert sessionno == 1
+        assert str(serverProto.transport) == f"<Recorder #1 on {port.getHost().port}>"
+        assert serverProto.transport.logstr == "Recorder,1,127.0.0.1"
         assert t.getTcpNoDelay() is True
         t.setTcpNoDelay(False)
         assert t.getTcpNoDelay() is False
@@ -487,6 +492,15 @@ def test_addresses_and_tcp_options(reactor: Any, run: Any) -> None:
         yield port.stopListening()
 
     run(go())
+
+
+def test_unknown_service_name_says_what_the_system_said(reactor: Any) -> None:
+    # Twisted's text: the error of getservbyname, then the name.
+    with pytest.raises(error.ServiceNameUnknownError) as caught:
+        reactor.connectTCP("127.0.0.1", "invalid-port", ClientFactory())
+    assert str(caught.value) == (
+        "Service name given as port is unknown: service/proto not found ('invalid-port')."
+    )
 
 
 @pytest.mark.parametrize(

@@ -103,16 +103,49 @@ def _alias(name: str, asname: str | None) -> str:
     return name if asname in (None, name) else f"{name} as {asname}"
 
 
+def _has(module: str, name: str) -> bool:
+    """Whether torsion module ``module`` has ``name`` (an attribute or a submodule)."""
+    if module == "torsion.reactor":
+        return True  # importing it would install the global reactor here
+    try:
+        found = importlib.import_module(module)
+    except ImportError:
+        return False
+    if hasattr(found, name):
+        return True
+    return hasattr(found, "__path__") and importlib.util.find_spec(f"{module}.{name}") is not None
+
+
+def _isModule(name: str) -> bool:
+    if name == "torsion.reactor":
+        return False  # the reactor object, not a module
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:
+        return False
+
+
 def _fromImport(
-    node: ast.ImportFrom, table: Mapping[str, str], renames: Mapping[str, str]
+    node: ast.ImportFrom,
+    table: Mapping[str, str],
+    renames: Mapping[str, str],
+    keepMissing: str | None = None,
 ) -> str | None:
     if node.level or node.module is None:
         return None
     module = node.module
     if module in table or _renamed(module, renames) != module:
         target = table.get(module) or _renamed(module, renames)
-        names = ", ".join(_alias(a.name, a.asname) for a in node.names)
-        return f"from {target} import {names}"
+        kept = [
+            a for a in node.names if keepMissing and module in table and not _has(target, a.name)
+        ]
+        names = ", ".join(_alias(a.name, a.asname) for a in node.names if a not in kept)
+        statements = [f"from {target} import {names}"] if names else []
+        if kept:
+            statements.insert(
+                0, f"from {module} import {', '.join(_alias(a.name, a.asname) for a in kept)}"
+            )
+        return "; ".join(statements)
     statements: list[str] = []
     kept: list[str] = []
     for a in node.names:
@@ -120,6 +153,11 @@ def _fromImport(
         target = table.get(full) or _renamed(full, renames)
         if target == full:
             kept.append(_alias(a.name, a.asname))
+            continue
+        if keepMissing and full in table and _isModule(target):
+            helper = keepMissing.rpartition(".")[0]
+            statements.append(f"import {helper}")
+            statements.append(f"{a.asname or a.name} = {keepMissing}({target!r}, {full!r})")
             continue
         head, tail = _split(target)
         statements.append(f"from {head} import {_alias(tail, a.asname or a.name)}")
@@ -144,16 +182,28 @@ def _import(node: ast.Import, table: Mapping[str, str], renames: Mapping[str, st
 
 
 def rewrite(
-    source: str, renames: Mapping[str, str] | None = None, table: Mapping[str, str] | None = None
+    source: str,
+    renames: Mapping[str, str] | None = None,
+    table: Mapping[str, str] | None = None,
+    keepMissing: str | None = None,
 ) -> str:
-    """``source`` with its imports ported (see the module comment)."""
+    """``source`` with its imports ported (see the module comment).
+
+    ``keepMissing``, the dotted name of a function ``f(torsionModule,
+    twistedModule)``: a name that a mapped module's torsion counterpart
+    does not have stays Twisted's.  ``from twisted.internet.defer import
+    _T`` keeps importing ``_T`` from Twisted, and a mapped module imported
+    whole (``from twisted.internet import endpoints``) becomes ``endpoints =
+    f("torsion.endpoints", "twisted.internet.endpoints")``, which should
+    give the torsion module, with Twisted's for the names it lacks.
+    """
     renames = dict(renames or {})
     table = portingTable() if table is None else table
     tree = ast.parse(source)
     edits = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
-            text = _fromImport(node, table, renames)
+            text = _fromImport(node, table, renames, keepMissing)
         elif isinstance(node, ast.Import):
             text = _import(node, table, renames)
         else:
@@ -194,6 +244,7 @@ def portTree(
     only: Iterable[str] | None = None,
     init: str | None = None,
     table: Mapping[str, str] | None = None,
+    keepMissing: str | None = None,
 ) -> str:
     """Write the ``.py`` files of directory ``source`` (the names in ``only``, if
     given), rewritten (with ``table``, default the whole porting table), into
@@ -210,7 +261,7 @@ def portTree(
             continue
         if wanted is not None and path.stem not in wanted and path.name != "__init__.py":
             continue
-        (target / path.name).write_text(rewrite(path.read_text(), renames, table))
+        (target / path.name).write_text(rewrite(path.read_text(), renames, table, keepMissing))
     if init is not None or not (target / "__init__.py").exists():
         (target / "__init__.py").write_text(init or "")
     return package
@@ -228,6 +279,8 @@ _STATUS = {
 }
 _RANK = ["success", "skip", "xfail", "xpass", "failure", "error"]
 _LINE = re.compile(r"^(?P<indent> *)(?P<name>\S.*?) \.\.\. +(?P<status>\[[A-Z!?]+\])$")
+# A test's line cut short by what the test printed: its status comes on a line of its own.
+_CUT = re.compile(r"^(?P<indent> *)(?P<name>[A-Za-z_]\w*) \.\.\. (?!\[)")
 _SUMMARY = re.compile(r"^(PASSED|FAILED)(?: \((.*)\))?$", re.M)
 
 
@@ -263,9 +316,11 @@ def parseTrialOutput(returncode: int, output: str) -> Outcomes:
             depth = len(match["indent"]) // 2
             last = ".".join([*branch[:depth], match["name"]])
             result.worse(last, _STATUS[match["status"]])
+        elif cut := _CUT.match(line):
+            last = ".".join([*branch[: len(cut["indent"]) // 2], cut["name"]])
         elif stripped in _STATUS and last:
             result.worse(last, _STATUS[stripped])  # a second outcome, on a line of its own
-        elif stripped and not stripped.startswith(("Test Pass", "[")):
+        elif re.fullmatch(r"[\w.]+", stripped):  # a module or class: what the test printed is not
             depth = (len(line) - len(line.lstrip(" "))) // 2
             branch[depth:] = [stripped]
     found = _SUMMARY.findall(output)

@@ -43,7 +43,7 @@ class AcceptedConnection(StreamConnection):
         sock: socket.socket,
         protocol: Any,
         peer: Any,
-        server: ListeningPort,
+        server: ListeningPort | None,
         sessionno: int,
         reactor: Any,
     ) -> None:
@@ -51,6 +51,28 @@ class AcceptedConnection(StreamConnection):
         self._peer = peer
         self.server = server
         self.sessionno = sessionno
+
+    def __repr__(self) -> str:
+        # Twisted's form: the protocol's class, the session number, and where the
+        # port listens (its port number, or its path).
+        protocol = self.protocol
+        name = "closed" if protocol is None else type(protocol).__name__
+        server = self.server
+        if server is not None:
+            where = server._where()
+        else:  # adopted (adoptStreamConnection): no port, so the local address
+            host = self.getHost()
+            where = getattr(host, "port", None) or repr(getattr(host, "name", ""))
+        return f"<{name} #{self.sessionno} on {where}>"
+
+    @property
+    def logstr(self) -> str:
+        """``Protocol,sessionno,peer host`` (Twisted's log prefix of a server connection)."""
+        protocol = self.protocol
+        name = "closed" if protocol is None else type(protocol).__name__
+        peer = self.getPeer()
+        where = getattr(peer, "host", None) or getattr(peer, "name", None) or ""
+        return f"{name},{self.sessionno},{where}"
 
 
 class ListeningPort:

@@ -160,8 +160,8 @@ class Connector(BaseConnector):
         if isinstance(port, str):
             try:
                 port = socket.getservbyname(port, "tcp")
-            except OSError:
-                raise error.ServiceNameUnknownError(string=f"unknown TCP service {port!r}")
+            except OSError as e:
+                raise error.ServiceNameUnknownError(string=f"{e} ({port!r})") from None
         self.host = host
         self.port = checkPort(port)
         if bindAddress is not None:
