@@ -36,7 +36,7 @@ _ACCEPT_SKIP_ERRNOS = {errno.ECONNABORTED, errno.EPROTO, errno.EPERM, errno.EINT
 class AcceptedConnection(StreamConnection):
     """The transport of a connection accepted by a listening port."""
 
-    __slots__ = ("_peer", "server", "sessionno")
+    __slots__ = ("_on", "_peer", "server", "sessionno")
 
     def __init__(
         self,
@@ -51,16 +51,16 @@ class AcceptedConnection(StreamConnection):
         self._peer = peer
         self.server = server
         self.sessionno = sessionno
+        # Where the port listened, for repr (kept: the port may close first).
+        self._on: Any = None if server is None else server._where()
 
     def __repr__(self) -> str:
         # Twisted's form: the protocol's class, the session number, and where the
         # port listens (its port number, or its path).
         protocol = self.protocol
         name = "closed" if protocol is None else type(protocol).__name__
-        server = self.server
-        if server is not None:
-            where = server._where()
-        else:  # adopted (adoptStreamConnection): no port, so the local address
+        where = self._on
+        if where is None:  # adopted (adoptStreamConnection): no port, so the local address
             host = self.getHost()
             where = getattr(host, "port", None) or repr(getattr(host, "name", ""))
         return f"<{name} #{self.sessionno} on {where}>"
