@@ -486,6 +486,34 @@ def test_shutdown_signals_second_is_ignored_third_stops_waiting(
     assert events == ["before", "still waiting", "during"]
 
 
+def test_three_signals_in_one_burst_do_not_wait_for_the_grace(reactor: Any) -> None:
+    # All three arrive before the shutdown fires (one turn): the third's "stop
+    # waiting" must still apply when the 'before' triggers return Deferreds.
+    import signal
+
+    from torsion import defer
+
+    events: list[str] = []
+    grace: defer.Deferred[None] = defer.Deferred()
+
+    def before() -> defer.Deferred[None]:
+        events.append("before")
+        return grace
+
+    def burst() -> None:
+        for _ in range(3):
+            reactor.sigTerm(signal.SIGTERM)
+
+    reactor.addSystemEventTrigger("before", "shutdown", before)
+    reactor.addSystemEventTrigger("during", "shutdown", lambda: events.append("during"))
+    reactor.callWhenRunning(burst)
+    watchdog = reactor.callLater(5, grace.callback, None)  # the test's bound, not the fix
+    reactor.run(installSignalHandlers=False)
+    assert events == ["before", "during"]
+    assert watchdog.active(), "shutdown waited for the grace Deferred"
+    watchdog.cancel()
+
+
 def test_a_signal_after_a_stop_by_code_does_not_stop_twice(reactor: Any) -> None:
     import signal
 

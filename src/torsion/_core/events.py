@@ -24,7 +24,7 @@ _Trigger = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 
 
 class ThreePhaseEvent:
-    __slots__ = ("after", "before", "during", "firing", "waiting")
+    __slots__ = ("after", "before", "during", "firing", "hurry", "waiting")
 
     def __init__(self) -> None:
         self.before: list[_Trigger] = []
@@ -33,6 +33,8 @@ class ThreePhaseEvent:
         self.firing = False
         #: True while the firing waits for Deferreds of ``before`` triggers.
         self.waiting = False
+        #: stopWaiting() came before the firing did: the next firing does not wait.
+        self.hurry = False
 
     def addTrigger(
         self, phase: str, f: Callable[..., Any], args: tuple[Any, ...], kw: dict[str, Any]
@@ -69,7 +71,7 @@ class ThreePhaseEvent:
             if _isDeferred(result):
                 result.addErrback(_logTriggerFailure, f)
                 waiting.append(result)
-        if not waiting:
+        if not waiting or self.hurry:
             self._continue(None)
             return
         from torsion._defer.tools import DeferredList
@@ -78,14 +80,20 @@ class ThreePhaseEvent:
         DeferredList(waiting).addCallback(self._continue)
 
     def stopWaiting(self) -> None:
-        """Go on with ``during`` and ``after`` now, without waiting for ``before``'s Deferreds."""
+        """Go on with ``during`` and ``after`` now, without waiting for ``before``'s Deferreds.
+
+        Asked before the event fires (signals that arrive in one burst), the
+        next firing runs its ``before`` triggers and goes on without waiting.
+        """
         if self.waiting:
             self._continue(None)
+        elif not self.firing:
+            self.hurry = True
 
     def _continue(self, ignored: object) -> None:
         if not self.firing:
             return  # stopWaiting() went on already
-        self.waiting = False
+        self.waiting = self.hurry = False
         for phase in (self.during, self.after):
             while phase:
                 f, args, kw = phase.pop(0)
