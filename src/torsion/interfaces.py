@@ -220,7 +220,7 @@ class IReadDescriptor(Protocol):
         """The descriptor to watch (-1 once closed)."""
         ...
 
-    def doRead(self) -> object:
+    def doRead(self) -> BaseException | Failure | None:
         """Called when the descriptor is readable.
 
         None means all is well; anything else (an exception or a Failure) is
@@ -241,7 +241,7 @@ class IWriteDescriptor(Protocol):
         """The descriptor to watch (-1 once closed)."""
         ...
 
-    def doWrite(self) -> object:
+    def doWrite(self) -> BaseException | Failure | None:
         """Called when the descriptor is writable; returns as ``doRead`` does."""
         ...
 
