@@ -23,9 +23,21 @@ tools/gen_reactor_stub.py from torsion._reactor.Reactor; do not edit)."""
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from torsion import process, ssl, tcp, udp, unix
 from torsion._core.timers import DelayedCall
+from torsion._net.adopt import AdoptedTCPPort, AdoptedUDPPort, AdoptedUNIXPort
+from torsion._net.unixdgram import ConnectedDatagramPort, DatagramPort
 from torsion.defer import Deferred
-from torsion.interfaces import IHostnameResolver, IResolverSimple
+from torsion.interfaces import (
+    IClientFactory,
+    IHostnameResolver,
+    IProcessProtocol,
+    IProtocolFactory,
+    IReadDescriptor,
+    IResolverSimple,
+    IWriteDescriptor,
+)
+from torsion.protocol import ConnectedDatagramProtocol, DatagramProtocol
 from torsion.threadpool import ThreadPool
 
 running: bool
@@ -51,15 +63,25 @@ def render() -> str:
             continue
         sig = inspect.signature(member)
         params = list(sig.parameters.values())[1:]
-        text = ", ".join(_param(p) for p in params)
+        text = ", ".join(_params(params))
         ret = sig.return_annotation
-        ret = "Any" if ret is inspect.Signature.empty else ret
+        if ret is inspect.Signature.empty:
+            raise TypeError(f"Reactor.{name} has no return annotation: the stub needs one")
         lines.append(f"def {name}({text}) -> {ret}: ...")
     for name, member in sorted(members.items()):
         if isinstance(member, property) and not name.startswith("_"):
             ret = inspect.signature(member.fget).return_annotation  # type: ignore[arg-type]
             lines.append(f"{name}: {ret}")
     return "\n".join(lines) + "\n"
+
+
+def _params(params: list[inspect.Parameter]) -> list[str]:
+    """The parameters as stub text, with the ``/`` after positional-only ones."""
+    texts = [_param(p) for p in params]
+    positionalOnly = [i for i, p in enumerate(params) if p.kind is p.POSITIONAL_ONLY]
+    if positionalOnly:
+        texts.insert(positionalOnly[-1] + 1, "/")
+    return texts
 
 
 def _param(p: inspect.Parameter) -> str:

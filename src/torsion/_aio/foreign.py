@@ -52,8 +52,10 @@ class AsyncioReactor(Reactor):
         backend.onReady = self._turn
         timerCallLater = self._timers.callLater
 
-        def callLater(delay: float, f: Callable[..., Any], *args: Any, **kw: Any) -> DelayedCall:
-            call = timerCallLater(delay, f, *args, **kw)
+        def callLater(
+            delay: float, callable: Callable[..., Any], *args: Any, **kw: Any
+        ) -> DelayedCall:
+            call = timerCallLater(delay, callable, *args, **kw)
             if not self._inTurn:
                 self._arm()
             return call
