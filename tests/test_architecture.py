@@ -137,8 +137,9 @@ def test_the_cycle_finder_finds_cycles() -> None:
 
 
 # At or above the assembly layer: the asyncio loop (a Reactor subclass), the
-# CLI, the test runners.
+# CLI, the test runners, the type-only interface conformance checks.
 _TOP_LAYERS = (
+    "torsion._conformance",
     "torsion._aio",
     "torsion.aio",
     "torsion.cli",

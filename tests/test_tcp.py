@@ -22,6 +22,7 @@ from torsion.protocol import (
     Protocol,
     ReconnectingClientFactory,
 )
+from torsion.testing import recordBackendCalls
 
 
 class Echo(Protocol):
@@ -208,47 +209,23 @@ def test_client_buildprotocol_raising_fails_the_attempt(
     port.stopListening()
 
 
-class _BackendSpy:
-    """Records the backend calls the reactor makes, and passes them on."""
-
-    def __init__(self, backend: Any) -> None:
-        self.backend = backend
-        self.calls: list[tuple[str, int]] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.backend, name)
-
-    def register(self, fd: int, mask: int) -> None:
-        self.calls.append(("register", fd))
-        self.backend.register(fd, mask)
-
-    def modify(self, fd: int, mask: int) -> None:
-        self.calls.append(("modify", fd))
-        self.backend.modify(fd, mask)
-
-    def unregister(self, fd: int) -> None:
-        self.calls.append(("unregister", fd))
-        self.backend.unregister(fd)
-
-
 def test_a_connected_client_socket_goes_from_writer_to_reader_in_one_call(
-    reactor: Any, run: Any, monkeypatch: Any
+    reactor: Any, run: Any
 ) -> None:
     port = listen(reactor, serverFactory())
-    spy = _BackendSpy(reactor._backend)
-    monkeypatch.setattr(reactor, "_backend", spy)
     seen: dict[str, Any] = {}
 
     def made(p: Recorder) -> Any:
         fd = p.transport.fileno()
-        seen["calls"] = [op for op, f in spy.calls if f == fd]
+        seen["calls"] = [op for op, f in calls if f == fd]
         seen["reading"] = reactor.getReaders().count(p.transport)
         seen["writers"] = list(reactor.getWriters())
         p.transport.loseConnection()
         return p.done
 
-    d = ClientCreator(reactor, Recorder).connectTCP("127.0.0.1", port.getHost().port)
-    reason = run(d.addCallback(made))
+    with recordBackendCalls(reactor) as calls:
+        d = ClientCreator(reactor, Recorder).connectTCP("127.0.0.1", port.getHost().port)
+        reason = run(d.addCallback(made))
     assert seen == {"calls": ["register", "modify"], "reading": 1, "writers": []}
     assert reason.check(error.ConnectionDone)
     port.stopListening()

@@ -23,9 +23,21 @@ tools/gen_reactor_stub.py from torsion._reactor.Reactor; do not edit)."""
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from torsion import process, ssl, tcp, udp, unix
 from torsion._core.timers import DelayedCall
+from torsion._net.adopt import AdoptedTCPPort, AdoptedUDPPort, AdoptedUNIXPort
+from torsion._net.unixdgram import ConnectedDatagramPort, DatagramPort
 from torsion.defer import Deferred
-from torsion.interfaces import IHostnameResolver, IResolverSimple
+from torsion.interfaces import (
+    IClientFactory,
+    IHostnameResolver,
+    IProcessProtocol,
+    IProtocolFactory,
+    IReadDescriptor,
+    IResolverSimple,
+    IWriteDescriptor,
+)
+from torsion.protocol import ConnectedDatagramProtocol, DatagramProtocol
 from torsion.threadpool import ThreadPool
 
 running: bool
@@ -53,7 +65,8 @@ def render() -> str:
         params = list(sig.parameters.values())[1:]
         text = ", ".join(_params(params))
         ret = sig.return_annotation
-        ret = "Any" if ret is inspect.Signature.empty else ret
+        if ret is inspect.Signature.empty:
+            raise TypeError(f"Reactor.{name} has no return annotation: the stub needs one")
         lines.append(f"def {name}({text}) -> {ret}: ...")
     for name, member in sorted(members.items()):
         if isinstance(member, property) and not name.startswith("_"):
@@ -63,7 +76,8 @@ def render() -> str:
 
 
 def _params(params: list[inspect.Parameter]) -> list[str]:
-    """Each parameter's text, with a bare ``*`` before the keyword-only ones."""
+    """Each parameter's text: ``/`` after the positional-only ones, a bare ``*``
+    before the keyword-only ones."""
     texts = []
     starred = False
     for p in params:
@@ -71,6 +85,9 @@ def _params(params: list[inspect.Parameter]) -> list[str]:
             texts.append("*")
         starred = starred or p.kind in (p.VAR_POSITIONAL, p.KEYWORD_ONLY)
         texts.append(_param(p))
+    positionalOnly = [i for i, p in enumerate(params) if p.kind is p.POSITIONAL_ONLY]
+    if positionalOnly:
+        texts.insert(positionalOnly[-1] + 1, "/")
     return texts
 
 

@@ -15,6 +15,8 @@ __all__ = ["globalReactor"]
 
 def globalReactor() -> Any:
     """The global reactor, installing the default one on first use."""
+    # Any: this module sits below the interfaces and the Reactor class, so it
+    # cannot name either; callers annotate what they use of it.
     from torsion import reactors  # the one allowed upward import
 
     return reactors.getGlobal()

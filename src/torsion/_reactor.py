@@ -17,8 +17,19 @@ from torsion._core.base import ReactorCore
 from torsion._util import isIPv4Address
 
 if TYPE_CHECKING:
+    # The public (facade) names, so that reactor.pyi shows the paths users import.
+    from torsion import process, ssl, tcp, udp, unix
+    from torsion._net.adopt import AdoptedTCPPort, AdoptedUDPPort, AdoptedUNIXPort
+    from torsion._net.unixdgram import ConnectedDatagramPort, DatagramPort
     from torsion.defer import Deferred
-    from torsion.interfaces import IHostnameResolver, IResolverSimple
+    from torsion.interfaces import (
+        IClientFactory,
+        IHostnameResolver,
+        IProcessProtocol,
+        IProtocolFactory,
+        IResolverSimple,
+    )
+    from torsion.protocol import ConnectedDatagramProtocol, DatagramProtocol
 
 __all__ = ["Reactor"]
 
@@ -91,12 +102,12 @@ class Reactor(ReactorCore):
     def listenTCP(
         self,
         port: int,
-        factory: Any,
+        factory: IProtocolFactory,
         backlog: int = 50,
         interface: str = "",
         *,
         reusePort: bool = False,
-    ) -> Any:
+    ) -> tcp.Port:
         """Listen for TCP connections on ``interface``:``port`` (0: any free port).
 
         ``reusePort=True`` (torsion only) sets SO_REUSEPORT, so that other
@@ -114,10 +125,10 @@ class Reactor(ReactorCore):
         self,
         host: str,
         port: int,
-        factory: Any,
+        factory: IClientFactory,
         timeout: float = 30,
         bindAddress: tuple[str, int] | None = None,
-    ) -> Any:
+    ) -> tcp.Connector:
         """Connect to ``host``:``port`` with a client factory; returns the Connector."""
         from torsion._net.tcp import Connector
 
@@ -126,24 +137,33 @@ class Reactor(ReactorCore):
         return c
 
     def listenUNIX(
-        self, address: str, factory: Any, backlog: int = 50, mode: int = 0o666, wantPID: int = 0
-    ) -> Any:
+        self,
+        address: str,
+        factory: IProtocolFactory,
+        backlog: int = 50,
+        mode: int = 0o666,
+        wantPID: int = 0,
+    ) -> unix.Port:
         """Listen on the UNIX socket ``address`` (a leading NUL: Linux abstract name)."""
         from torsion._net.unix import listenUNIX
 
         return listenUNIX(self, address, factory, backlog, mode, wantPID)
 
     def connectUNIX(
-        self, address: str, factory: Any, timeout: float = 30, checkPID: int = 0
-    ) -> Any:
+        self, address: str, factory: IClientFactory, timeout: float = 30, checkPID: int = 0
+    ) -> unix.Connector:
         """Connect to the UNIX socket ``address``; returns the Connector."""
         from torsion._net.unix import connectUNIX
 
         return connectUNIX(self, address, factory, timeout, checkPID)
 
     def listenUNIXDatagram(
-        self, address: str, protocol: Any, maxPacketSize: int = 8192, mode: int = 0o666
-    ) -> Any:
+        self,
+        address: str,
+        protocol: DatagramProtocol,
+        maxPacketSize: int = 8192,
+        mode: int = 0o666,
+    ) -> DatagramPort:
         """Bind a UNIX datagram socket at ``address`` for a DatagramProtocol."""
         from torsion._net.unixdgram import listenUNIXDatagram
 
@@ -152,11 +172,11 @@ class Reactor(ReactorCore):
     def connectUNIXDatagram(
         self,
         address: str,
-        protocol: Any,
+        protocol: ConnectedDatagramProtocol,
         maxPacketSize: int = 8192,
         mode: int = 0o666,
         bindAddress: str | None = None,
-    ) -> Any:
+    ) -> ConnectedDatagramPort:
         """Connect a ConnectedDatagramProtocol to the UNIX datagram socket ``address``."""
         from torsion._net.unixdgram import connectUNIXDatagram
 
@@ -165,13 +185,13 @@ class Reactor(ReactorCore):
     def listenSSL(
         self,
         port: int,
-        factory: Any,
+        factory: IProtocolFactory,
         contextFactory: Any,
         backlog: int = 50,
         interface: str = "",
         *,
         reusePort: bool = False,
-    ) -> Any:
+    ) -> ssl.Port:
         """Listen for TLS connections on ``interface``:``port`` (``reusePort``: as listenTCP)."""
         from torsion._net.tls import listenSSL
 
@@ -181,19 +201,23 @@ class Reactor(ReactorCore):
         self,
         host: str,
         port: int,
-        factory: Any,
+        factory: IClientFactory,
         contextFactory: Any,
         timeout: float = 30,
         bindAddress: tuple[str, int] | None = None,
-    ) -> Any:
+    ) -> ssl.Connector:
         """Connect over TLS to ``host``:``port``; returns the Connector."""
         from torsion._net.tls import connectSSL
 
         return connectSSL(self, host, port, factory, contextFactory, timeout, bindAddress)
 
     def listenUDP(
-        self, port: int, protocol: Any, interface: str = "", maxPacketSize: int = 8192
-    ) -> Any:
+        self,
+        port: int,
+        protocol: DatagramProtocol,
+        interface: str = "",
+        maxPacketSize: int = 8192,
+    ) -> udp.Port:
         """Bind a UDP port for a DatagramProtocol."""
         from torsion._net.udp import listenUDP
 
@@ -202,11 +226,11 @@ class Reactor(ReactorCore):
     def listenMulticast(
         self,
         port: int,
-        protocol: Any,
+        protocol: DatagramProtocol,
         interface: str = "",
         maxPacketSize: int = 8192,
         listenMultiple: bool = False,
-    ) -> Any:
+    ) -> udp.MulticastPort:
         """Bind a UDP port able to join multicast groups."""
         from torsion._net.udp import listenMulticast
 
@@ -214,7 +238,9 @@ class Reactor(ReactorCore):
 
     # ------------------------------------------------- adopted sockets (IReactorSocket)
 
-    def adoptStreamPort(self, fileDescriptor: int, addressFamily: int, factory: Any) -> Any:
+    def adoptStreamPort(
+        self, fileDescriptor: int, addressFamily: int, factory: IProtocolFactory
+    ) -> AdoptedTCPPort | AdoptedUNIXPort:
         """Accept connections on a listening socket made elsewhere (TCP or UNIX).
 
         The reactor uses a duplicate of ``fileDescriptor``: close yours when
@@ -224,15 +250,21 @@ class Reactor(ReactorCore):
 
         return adoptStreamPort(self, fileDescriptor, addressFamily, factory)
 
-    def adoptStreamConnection(self, fileDescriptor: int, addressFamily: int, factory: Any) -> None:
+    def adoptStreamConnection(
+        self, fileDescriptor: int, addressFamily: int, factory: IProtocolFactory
+    ) -> None:
         """Run a connected stream socket made elsewhere with a protocol from ``factory``."""
         from torsion._net.adopt import adoptStreamConnection
 
         adoptStreamConnection(self, fileDescriptor, addressFamily, factory)
 
     def adoptDatagramPort(
-        self, fileDescriptor: int, addressFamily: int, protocol: Any, maxPacketSize: int = 8192
-    ) -> Any:
+        self,
+        fileDescriptor: int,
+        addressFamily: int,
+        protocol: DatagramProtocol,
+        maxPacketSize: int = 8192,
+    ) -> AdoptedUDPPort:
         """Run a bound UDP socket made elsewhere for a DatagramProtocol."""
         from torsion._net.adopt import adoptDatagramPort
 
@@ -240,7 +272,7 @@ class Reactor(ReactorCore):
 
     def spawnProcess(
         self,
-        processProtocol: Any,
+        processProtocol: IProcessProtocol,
         executable: str | bytes,
         args: Any = (),
         env: dict[Any, Any] | None = {},  # noqa: B006 - Twisted's default: an empty environment
@@ -249,7 +281,7 @@ class Reactor(ReactorCore):
         gid: int | None = None,
         usePTY: bool = False,
         childFDs: dict[int, Any] | None = None,
-    ) -> Any:
+    ) -> process.Process | process.PTYProcess:
         """Start a child process talking to ``processProtocol``; returns its transport."""
         from torsion._process.transport import spawnProcess
 

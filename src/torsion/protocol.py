@@ -17,7 +17,23 @@ from torsion._global import globalReactor
 from torsion.failure import Failure
 
 if TYPE_CHECKING:
+    from typing import Protocol as _Protocol
+
     from torsion.defer import Deferred
+    from torsion.interfaces import (
+        IAddress,
+        IConnector,
+        IDelayedCall,
+        IReactorSSL,
+        IReactorTCP,
+        IReactorTime,
+        IReactorUNIX,
+        ITransport,
+    )
+
+    class _ConnectingReactor(IReactorTime, IReactorTCP, IReactorUNIX, IReactorSSL, _Protocol):
+        """What ClientCreator needs of a reactor: connecting, and ``callLater``."""
+
 
 __all__ = [
     "AbstractDatagramProtocol",
@@ -46,9 +62,11 @@ class BaseProtocol:
     """What every protocol has: a transport and a connected flag."""
 
     connected: int = 0
+    # Any, not ITransport | None: protocols call the methods of their own kind of
+    # transport (abortConnection, getPeer().host, writeToChild...) without a check.
     transport: Any = None
 
-    def makeConnection(self, transport: Any) -> None:
+    def makeConnection(self, transport: ITransport) -> None:
         """Attach ``transport`` and call ``connectionMade``."""
         self.connected = 1
         self.transport = transport
@@ -114,9 +132,9 @@ class Factory:
     def stopFactory(self) -> None:
         """Called once after the last port or connector stops using the factory."""
 
-    def buildProtocol(self, addr: Any) -> Any:
+    def buildProtocol(self, addr: IAddress) -> Protocol | None:
         """Return a protocol for the connection from/to ``addr``, or None to refuse it."""
-        p = self.protocol()
+        p: Protocol = self.protocol()
         p.factory = self
         return p
 
@@ -128,13 +146,13 @@ class ServerFactory(Factory):
 class ClientFactory(Factory):
     """A factory for clients: told when connecting starts, fails, or a connection is lost."""
 
-    def startedConnecting(self, connector: Any) -> None:
+    def startedConnecting(self, connector: IConnector) -> None:
         """Called when a connection attempt starts."""
 
-    def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
+    def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
         """Called when an attempt fails; ``connector.connect()`` from here retries."""
 
-    def clientConnectionLost(self, connector: Any, reason: Failure) -> None:
+    def clientConnectionLost(self, connector: IConnector, reason: Failure) -> None:
         """Called when an established connection is lost; ``connector.connect()`` reconnects."""
 
 
@@ -156,22 +174,22 @@ class ReconnectingClientFactory(ClientFactory):
     delay: float = initialDelay
     retries: int = 0
     maxRetries: int | None = None
-    _callID: Any = None
-    connector: Any = None
-    clock: Any = None
+    _callID: IDelayedCall | None = None
+    connector: IConnector | None = None
+    clock: IReactorTime | None = None
     continueTrying: int = 1
 
-    def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
+    def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
         if self.continueTrying:
             self.connector = connector
             self.retry()
 
-    def clientConnectionLost(self, connector: Any, unused_reason: Failure) -> None:
+    def clientConnectionLost(self, connector: IConnector, unused_reason: Failure) -> None:
         if self.continueTrying:
             self.connector = connector
             self.retry()
 
-    def retry(self, connector: Any = None) -> None:
+    def retry(self, connector: IConnector | None = None) -> None:
         """Schedule the next connection attempt after the back-off delay."""
         if not self.continueTrying:
             if self.noisy:
@@ -233,7 +251,7 @@ class _InstanceFactory(ClientFactory):
     noisy = False
     pending: Any = None
 
-    def __init__(self, reactor: Any, instance: Protocol, deferred: Deferred[Any]) -> None:
+    def __init__(self, reactor: IReactorTime, instance: Protocol, deferred: Deferred[Any]) -> None:
         self.reactor = reactor
         self.instance = instance
         self.deferred: Deferred[Any] | None = deferred
@@ -241,14 +259,14 @@ class _InstanceFactory(ClientFactory):
     def __repr__(self) -> str:
         return f"<ClientCreator factory: {self.instance!r}>"
 
-    def buildProtocol(self, addr: Any) -> Any:
+    def buildProtocol(self, addr: IAddress) -> Protocol:
         # Fire on the next turn of the loop, once makeConnection has finished,
         # so the user's callback sees a protocol with connectionMade done.
         self.pending = self.reactor.callLater(0, self._fire, self.deferred, self.instance)
         self.deferred = None
         return self.instance
 
-    def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
+    def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
         self.pending = self.reactor.callLater(0, self._fire, self.deferred, reason)
         self.deferred = None
 
@@ -268,7 +286,9 @@ class ClientCreator(Generic[_P]):
     cancelling it stops the attempt (the Deferred errbacks with CancelledError).
     """
 
-    def __init__(self, reactor: Any, protocolClass: type[_P], *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, reactor: _ConnectingReactor, protocolClass: type[_P], *args: Any, **kwargs: Any
+    ) -> None:
         self.reactor = reactor
         self.protocolClass = protocolClass
         self.args = args

@@ -44,7 +44,7 @@ import functools
 import inspect
 from collections.abc import Callable, Generator, Iterator
 from types import CoroutineType, GeneratorType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import pytest
 
@@ -58,9 +58,17 @@ from torsion.trial.util import DEFAULT_TIMEOUT_DURATION
 if TYPE_CHECKING:
     from torsion._reactor import Reactor
 
-__all__ = ["ReactorTimeout", "blockon", "ensureDeferred", "inlineCallbacks", "runUntil"]
+__all__ = ["ReactorTimeout", "Run", "blockon", "ensureDeferred", "inlineCallbacks", "runUntil"]
 
 _T = TypeVar("_T")
+
+
+class Run(Protocol):
+    """The ``run`` fixture's type: ``run(d, timeout=10)`` spins the test's reactor until
+    ``d`` fires and returns its result (or raises its exception)."""
+
+    def __call__(self, d: Deferred[_T], timeout: float = ...) -> _T: ...
+
 
 # pytest-twisted marks its decorated tests with this attribute; so do we.
 _MARK = "_pytest_twisted_mark"
@@ -226,7 +234,7 @@ def reactor(request: pytest.FixtureRequest) -> Iterator[Reactor]:
 
 
 @pytest.fixture
-def run(reactor: Reactor) -> Callable[..., Any]:
+def run(reactor: Reactor) -> Run:
     """``run(d, timeout=10)``: run this test's reactor until ``d`` fires; its result."""
     return functools.partial(runUntil, reactor)
 
@@ -307,7 +315,7 @@ def _runOnReactor(item: pytest.Function, f: Callable[..., Any]) -> Callable[...,
         coro = returned if isinstance(returned, CoroutineType) else None
         d = defer.ensureDeferred(returned)
         timeout = _timeout(item)
-        fixture = item.funcargs.get("reactor")
+        fixture: Any = item.funcargs.get("reactor")  # a test may name anything "reactor"
         if hasattr(fixture, "backendName") and not d.called:  # the reactor fixture
             runUntil(fixture, d, timeout)
             return None

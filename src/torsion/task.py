@@ -21,7 +21,7 @@ import builtins
 import logging
 import sys
 from collections.abc import Callable, Coroutine, Iterable
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from torsion import _global, _log
 from torsion._cooperator import (
@@ -41,6 +41,9 @@ from torsion._cooperator import (
 from torsion._core.timers import DelayedCall
 from torsion.defer import Deferred, ensureDeferred, maybeDeferred
 from torsion.failure import Failure
+
+if TYPE_CHECKING:
+    from torsion.interfaces import IDelayedCall, IReactorTime
 
 __all__ = [
     "Clock",
@@ -146,14 +149,14 @@ class LoopingCall:
     returns a Deferred, the next call waits for it.
     """
 
-    call: DelayedCall | None = None
+    call: IDelayedCall | None = None
     running = False
     interval: float | None = None
     starttime: float | None = None
     _deferred: Deferred[LoopingCall] | None = None
     _runAtStart = False
     _realLastTime: float | None = None
-    _clock: Any = None
+    _clock: IReactorTime | None = None
 
     def __init__(self, f: Callable[..., Any], *a: Any, **kw: Any) -> None:
         self.f = f
@@ -161,14 +164,14 @@ class LoopingCall:
         self.kw = kw
 
     @property
-    def clock(self) -> Any:
+    def clock(self) -> IReactorTime:
         """What provides ``seconds()`` and ``callLater``; the global reactor by default."""
         if self._clock is None:
             self._clock = _globalReactor()
         return self._clock
 
     @clock.setter
-    def clock(self, value: Any) -> None:
+    def clock(self, value: IReactorTime) -> None:
         self._clock = value
 
     @property
@@ -283,7 +286,7 @@ class LoopingCall:
 
 
 def deferLater(
-    clock: Any,
+    clock: IReactorTime,
     delay: float,
     callable: Callable[..., _T] | None = None,
     *args: Any,

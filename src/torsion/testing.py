@@ -15,9 +15,10 @@ Nothing here touches the network, a file descriptor or the wall clock.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,9 @@ from torsion.defer import Deferred, succeed
 from torsion.failure import Failure
 from torsion.task import Clock
 
+if TYPE_CHECKING:
+    from torsion._core.base import ReactorCore
+
 __all__ = [
     "AccumulatingProtocol",
     "EventLoggingObserver",
@@ -55,6 +59,7 @@ __all__ = [
     "_FakeConnector",
     "_FakePort",
     "connectedPair",
+    "recordBackendCalls",
     "waitUntilAllDisconnected",
 ]
 
@@ -695,6 +700,47 @@ def connectedPair(
     serverProtocol.makeConnection(serverTransport)
     clientProtocol.makeConnection(clientTransport)
     return IOPump(clientProtocol, serverProtocol, clientTransport, serverTransport)
+
+
+class _BackendSpy:
+    """Records the backend calls a reactor makes, and passes them on."""
+
+    def __init__(self, backend: Any, calls: list[tuple[str, int]]) -> None:
+        self.backend = backend
+        self.calls = calls
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.backend, name)
+
+    def register(self, fd: int, mask: int) -> None:
+        self.calls.append(("register", fd))
+        self.backend.register(fd, mask)
+
+    def modify(self, fd: int, mask: int) -> None:
+        self.calls.append(("modify", fd))
+        self.backend.modify(fd, mask)
+
+    def unregister(self, fd: int) -> None:
+        self.calls.append(("unregister", fd))
+        self.backend.unregister(fd)
+
+
+@contextlib.contextmanager
+def recordBackendCalls(reactor: ReactorCore) -> Iterator[list[tuple[str, int]]]:
+    """Record, while the block runs, each ``("register" | "modify" | "unregister", fd)``
+    call that ``reactor`` makes to its readiness backend (torsion-only).
+
+    For tests of how the reactor drives the backend (how many system calls a
+    change of interest costs), without reaching into the reactor's private
+    state.  The calls still reach the backend.
+    """
+    calls: list[tuple[str, int]] = []
+    backend = reactor._backend
+    reactor._backend = _BackendSpy(backend, calls)
+    try:
+        yield calls
+    finally:
+        reactor._backend = backend
 
 
 if TYPE_CHECKING:

@@ -17,6 +17,8 @@ from torsion._global import globalReactor
 from torsion.failure import Failure
 
 if TYPE_CHECKING:
+    from torsion._core.base import ReactorCore  # blockingCallFromThread asks its I/O thread
+    from torsion.interfaces import IReactorThreads
     from torsion.threadpool import ThreadPool
 
 __all__ = [
@@ -30,7 +32,11 @@ _T = TypeVar("_T")
 
 
 def deferToThreadPool(
-    reactor: Any, threadpool: ThreadPool, f: Callable[..., _T], *args: Any, **kwargs: Any
+    reactor: IReactorThreads,
+    threadpool: ThreadPool,
+    f: Callable[..., _T],
+    *args: Any,
+    **kwargs: Any,
 ) -> defer.Deferred[_T]:
     """Run ``f`` in ``threadpool``; the Deferred fires in the reactor thread."""
     d: defer.Deferred[_T] = defer.Deferred()
@@ -65,7 +71,7 @@ def callMultipleInThread(
     globalReactor().callInThread(_runMultiple, tupleList)
 
 
-def blockingCallFromThread(reactor: Any, f: Callable[..., Any], *a: Any, **kw: Any) -> Any:
+def blockingCallFromThread(reactor: ReactorCore, f: Callable[..., Any], *a: Any, **kw: Any) -> Any:
     """From a non-reactor thread: run ``f`` in the reactor thread and wait for its result.
 
     If ``f`` returns a Deferred, wait for it to fire.  Exceptions are re-raised

@@ -56,9 +56,9 @@ class AsyncioReactor(Reactor):
         self.callLater = self._callLaterArming
 
     def _callLaterArming(
-        self, delay: float, f: Callable[..., Any], *args: Any, **kw: Any
+        self, delay: float, callable: Callable[..., Any], *args: Any, **kw: Any
     ) -> DelayedCall:
-        call = self._timerCallLater(delay, f, *args, **kw)
+        call = self._timerCallLater(delay, callable, *args, **kw)
         if not self._inTurn:
             self._arm()
         return call

@@ -384,12 +384,12 @@ class ReactorCore:
             except Exception as e:
                 _log.log_failure(f"Error in connectionLost of {s!r} at shutdown:", e)
 
-    def callWhenRunning(self, f: Callable[..., Any], *args: Any, **kw: Any) -> Any:
-        """Call ``f`` now if running, else once the reactor has started."""
+    def callWhenRunning(self, callable: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        """Call ``callable`` now if running, else once the reactor has started."""
         if self.running:
-            f(*args, **kw)
+            callable(*args, **kw)
             return None
-        return self.addSystemEventTrigger("after", "startup", f, *args, **kw)
+        return self.addSystemEventTrigger("after", "startup", callable, *args, **kw)
 
     # --------------------------------------------------------- triggers
 
@@ -473,8 +473,10 @@ class ReactorCore:
             pool, self.threadpool = self.threadpool, None
             pool.stop()
 
-    def callInThread(self, f: Callable[..., Any], *args: Any, **kw: Any) -> None:
+    def callInThread(self, f: Callable[..., Any], /, *args: Any, **kw: Any) -> None:
         """Run ``f(*args, **kw)`` in the reactor's thread pool."""
+        # ``f`` is positional-only: Twisted's is too (``_callable``), so every
+        # keyword goes to ``f``.  The other call methods keep Twisted's names.
         self.getThreadPool().callInThread(f, *args, **kw)
 
     def suggestThreadPoolSize(self, size: int) -> None:

@@ -54,6 +54,7 @@ _heappush = heapq.heappush
 _heappop = heapq.heappop
 _heapify = heapq.heapify
 _new = object.__new__
+_isCallable = callable  # callLater names its parameter ``callable``, as Twisted does
 
 
 class _Owner(Protocol):
@@ -184,9 +185,11 @@ class TimerQueue:
         """The clock's current time (``reactor.seconds()``, whatever it is now)."""
         return self._clock.seconds()
 
-    def callLater(self, delay: float, f: Callable[..., Any], *args: Any, **kw: Any) -> DelayedCall:
-        if not callable(f):
-            raise TypeError(f"callLater needs a callable, got {f!r}")
+    def callLater(
+        self, delay: float, callable: Callable[..., Any], *args: Any, **kw: Any
+    ) -> DelayedCall:
+        if not _isCallable(callable):
+            raise TypeError(f"callLater needs a callable, got {callable!r}")
         if not delay >= 0:  # also refuses NaN, which would break the heap's order
             raise ValueError(f"callLater needs a delay >= 0 seconds, got {delay!r}")
         # Set up here rather than by DelayedCall.__init__ (one frame less).  An
@@ -194,7 +197,7 @@ class TimerQueue:
         # otherwise keep 100k empty dicts for the garbage collector to scan.
         call = _new(DelayedCall)
         call.time = when = self._clock.seconds() + delay
-        call.func = f
+        call.func = callable
         call.args = args
         call.kw = kw or _NOKW
         call._owner = self

@@ -31,7 +31,7 @@ from __future__ import annotations
 import socket
 import unicodedata
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torsion import defer, error
 from torsion._net.resolver import GAIResolver, idnaBytes, idnaText
@@ -39,6 +39,16 @@ from torsion._util import isIPv6Address, scopedHost
 from torsion.address import HostnameAddress, IPv4Address, IPv6Address
 from torsion.failure import Failure
 from torsion.protocol import ClientFactory, Factory
+
+if TYPE_CHECKING:
+    from torsion.interfaces import (
+        IConnector,
+        IListeningPort,
+        IProtocolFactory,
+        IReactorSSL,
+        IReactorTCP,
+        IReactorUNIX,
+    )
 
 __all__ = [
     "HostnameEndpoint",
@@ -75,14 +85,14 @@ class TCP4ServerEndpoint:
 
     def __init__(
         self,
-        reactor: Any,
+        reactor: IReactorTCP,
         port: int,
         backlog: int = 50,
         interface: str = "",
         *,
         reusePort: bool = False,
     ) -> None:
-        self._reactor = reactor
+        self._reactor: Any = reactor  # Any: SSL4ServerEndpoint keeps an IReactorSSL here
         self._port = port
         self._backlog = backlog
         self._interface = interface
@@ -95,7 +105,7 @@ class TCP4ServerEndpoint:
             options["reusePort"] = True
         return options
 
-    def listen(self, protocolFactory: Any) -> defer.Deferred[Any]:
+    def listen(self, protocolFactory: IProtocolFactory) -> defer.Deferred[IListeningPort]:
         """Start listening; the Deferred fires with the port, or fails with CannotListenError."""
         return defer.execute(
             self._reactor.listenTCP, self._port, protocolFactory, **self._options()
@@ -107,7 +117,7 @@ class TCP6ServerEndpoint(TCP4ServerEndpoint):
 
     def __init__(
         self,
-        reactor: Any,
+        reactor: IReactorTCP,
         port: int,
         backlog: int = 50,
         interface: str = "::",
@@ -121,7 +131,12 @@ class UNIXServerEndpoint:
     """Listen on a UNIX socket path (``mode`` is applied to the socket file)."""
 
     def __init__(
-        self, reactor: Any, address: str, backlog: int = 50, mode: int = 0o666, wantPID: int = 0
+        self,
+        reactor: IReactorUNIX,
+        address: str,
+        backlog: int = 50,
+        mode: int = 0o666,
+        wantPID: int = 0,
     ) -> None:
         self._reactor = reactor
         self._address = address
@@ -129,7 +144,7 @@ class UNIXServerEndpoint:
         self._mode = mode
         self._wantPID = wantPID
 
-    def listen(self, protocolFactory: Any) -> defer.Deferred[Any]:
+    def listen(self, protocolFactory: IProtocolFactory) -> defer.Deferred[IListeningPort]:
         """Start listening; the Deferred fires with the port."""
         return defer.execute(
             self._reactor.listenUNIX,
@@ -146,7 +161,7 @@ class SSL4ServerEndpoint(TCP4ServerEndpoint):
 
     def __init__(
         self,
-        reactor: Any,
+        reactor: IReactorSSL,
         port: int,
         sslContextFactory: Any,
         backlog: int = 50,
@@ -154,10 +169,11 @@ class SSL4ServerEndpoint(TCP4ServerEndpoint):
         *,
         reusePort: bool = False,
     ) -> None:
-        super().__init__(reactor, port, backlog, interface, reusePort=reusePort)
+        # (The base keeps the reactor; this class only calls its listenSSL.)
+        super().__init__(reactor, port, backlog, interface, reusePort=reusePort)  # type: ignore[arg-type]
         self._sslContextFactory = sslContextFactory
 
-    def listen(self, protocolFactory: Any) -> defer.Deferred[Any]:
+    def listen(self, protocolFactory: IProtocolFactory) -> defer.Deferred[IListeningPort]:
         """Start listening; the Deferred fires with the port."""
         return defer.execute(
             self._reactor.listenSSL,
@@ -243,7 +259,10 @@ class _EndpointFactory(_WrappingFactory):
 
 
 def _connectWith(
-    reactor: Any, factory: Any, address: Any, start: Callable[[ClientFactory], Any]
+    reactor: Any,  # the endpoint's (IReactorTCP, UNIX or SSL), whose callLater is used too
+    factory: IProtocolFactory,
+    address: Any,
+    start: Callable[[ClientFactory], IConnector],
 ) -> defer.Deferred[Any]:
     """Connect through ``start(clientFactory) -> connector``; see the module notes."""
     connector: Any = None
@@ -265,13 +284,13 @@ class TCP4ClientEndpoint:
 
     def __init__(
         self,
-        reactor: Any,
+        reactor: IReactorTCP,
         host: str,
         port: int,
         timeout: float = 30,
         bindAddress: tuple[str, int] | None = None,
     ) -> None:
-        self._reactor = reactor
+        self._reactor: Any = reactor  # Any: SSL4ClientEndpoint keeps an IReactorSSL here
         self._host = host
         self._port = port
         self._timeout = timeout
@@ -281,11 +300,11 @@ class TCP4ClientEndpoint:
         """The address a cancelled attempt reports: ``host`` once resolved, as Twisted."""
         return IPv4Address("TCP", self._host if host is None else host, self._port)
 
-    def connect(self, protocolFactory: Any) -> defer.Deferred[Any]:
+    def connect(self, protocolFactory: IProtocolFactory) -> defer.Deferred[Any]:
         """Connect; the Deferred fires with the protocol once it is connected."""
         return self._connectTo(self._host, protocolFactory)
 
-    def _connectTo(self, host: str, protocolFactory: Any) -> defer.Deferred[Any]:
+    def _connectTo(self, host: str, protocolFactory: IProtocolFactory) -> defer.Deferred[Any]:
         return _connectWith(
             self._reactor,
             protocolFactory,
@@ -638,13 +657,15 @@ def _interleave(addresses: Sequence[Any]) -> list[Any]:
 class UNIXClientEndpoint:
     """Connect to a UNIX socket path."""
 
-    def __init__(self, reactor: Any, path: str, timeout: float = 30, checkPID: int = 0) -> None:
+    def __init__(
+        self, reactor: IReactorUNIX, path: str, timeout: float = 30, checkPID: int = 0
+    ) -> None:
         self._reactor = reactor
         self._path = path
         self._timeout = timeout
         self._checkPID = checkPID
 
-    def connect(self, protocolFactory: Any) -> defer.Deferred[Any]:
+    def connect(self, protocolFactory: IProtocolFactory) -> defer.Deferred[Any]:
         """Connect; the Deferred fires with the protocol once it is connected."""
         from torsion.address import UNIXAddress
 
@@ -664,17 +685,18 @@ class SSL4ClientEndpoint(TCP4ClientEndpoint):
 
     def __init__(
         self,
-        reactor: Any,
+        reactor: IReactorSSL,
         host: str,
         port: int,
         sslContextFactory: Any,
         timeout: float = 30,
         bindAddress: tuple[str, int] | None = None,
     ) -> None:
-        super().__init__(reactor, host, port, timeout, bindAddress)
+        # (The base keeps the reactor; this class only calls its connectSSL.)
+        super().__init__(reactor, host, port, timeout, bindAddress)  # type: ignore[arg-type]
         self._sslContextFactory = sslContextFactory
 
-    def _connectTo(self, host: str, protocolFactory: Any) -> defer.Deferred[Any]:
+    def _connectTo(self, host: str, protocolFactory: IProtocolFactory) -> defer.Deferred[Any]:
         return _connectWith(
             self._reactor,
             protocolFactory,

@@ -120,13 +120,15 @@ class AdoptedUDPPort(udp.Port):
         return sock
 
 
-def adoptStreamPort(reactor: Any, fileDescriptor: int, addressFamily: int, factory: Any) -> Any:
+def adoptStreamPort(
+    reactor: Any, fileDescriptor: int, addressFamily: int, factory: Any
+) -> AdoptedTCPPort | AdoptedUNIXPort:
     """``reactor.adoptStreamPort``: accept connections on a listening socket made elsewhere."""
     sock = _adopt(fileDescriptor, addressFamily, socket.SOCK_STREAM, _STREAM_FAMILIES)
     try:
         if not sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
             raise ValueError(f"descriptor {fileDescriptor} is not a listening socket")
-        port: Any
+        port: AdoptedTCPPort | AdoptedUNIXPort
         if addressFamily == socket.AF_UNIX:
             port = AdoptedUNIXPort(sock, factory, reactor)
         else:
@@ -174,7 +176,7 @@ def adoptDatagramPort(
     addressFamily: int,
     protocol: Any,
     maxPacketSize: int = 8192,
-) -> Any:
+) -> AdoptedUDPPort:
     """``reactor.adoptDatagramPort``: run a bound UDP socket made elsewhere."""
     sock = _adopt(fileDescriptor, addressFamily, socket.SOCK_DGRAM, _DATAGRAM_FAMILIES)
     try:

@@ -186,7 +186,7 @@ class StreamConnection:
 
     # ------------------------------------------------------------ reading
 
-    def doRead(self) -> Any:
+    def doRead(self) -> BaseException | Failure | None:
         try:
             data = self._recv(self._readSize)
         except BlockingIOError:
@@ -198,7 +198,7 @@ class StreamConnection:
             return None
         return self._readEOF()
 
-    def _readEOF(self) -> Any:
+    def _readEOF(self) -> BaseException | Failure | None:
         readConnectionLost = getattr(self.protocol, "readConnectionLost", None)
         if readConnectionLost is None or self._writeDisconnected:
             return _DONE
@@ -278,7 +278,7 @@ class StreamConnection:
         if chunks:
             self.write(b"".join(chunks))
 
-    def doWrite(self) -> Any:
+    def doWrite(self) -> BaseException | Failure | None:
         if self._writeError is not None:
             return self._writeError
         buf = self._buffer
@@ -317,7 +317,7 @@ class StreamConnection:
                 return _DONE
         return None
 
-    def _postLoseConnection(self) -> Any:
+    def _postLoseConnection(self) -> BaseException | Failure | None:
         return _DONE
 
     def _closeWriteConnection(self) -> None:

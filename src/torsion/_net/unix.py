@@ -30,7 +30,7 @@ import os
 import socket
 import stat
 from array import array
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torsion import _log, error
 from torsion._net import tcp
@@ -39,6 +39,9 @@ from torsion._net.listen import ListeningPort
 from torsion._net.stream import _RECV_SIZE, StreamConnection, _lostReason
 from torsion.address import UNIXAddress
 from torsion.error import NoSuchFileError
+
+if TYPE_CHECKING:
+    from torsion.failure import Failure
 
 __all__ = ["Client", "Connector", "Port", "Server", "connectUNIX", "listenUNIX"]
 
@@ -160,7 +163,7 @@ class UNIXConnection(StreamConnection):
 
     # -------------------------------------------------- receiving descriptors
 
-    def doRead(self) -> Any:
+    def doRead(self) -> BaseException | Failure | None:
         if not self._takeFDs:
             return StreamConnection.doRead(self)
         try:
@@ -211,7 +214,7 @@ class UNIXConnection(StreamConnection):
         if self.producer is not None and len(self._fdQueue) > self.fileDescriptorBufferSize:
             self._pauseProducer()
 
-    def doWrite(self) -> Any:
+    def doWrite(self) -> BaseException | Failure | None:
         if self._fdQueue and self._writeError is None:
             why = self._sendDescriptors()
             if why is not None or self._fdQueue:
@@ -219,7 +222,7 @@ class UNIXConnection(StreamConnection):
             self._updateDirect()
         return StreamConnection.doWrite(self)
 
-    def _sendDescriptors(self) -> Any:
+    def _sendDescriptors(self) -> BaseException | Failure | None:
         """Send each queued descriptor with one queued byte; None when done or blocked."""
         queue = self._fdQueue
         buf = self._buffer

@@ -216,7 +216,7 @@ class PipeReader:
     pauseProducing = stopReading
     resumeProducing = startReading
 
-    def doRead(self) -> Any:
+    def doRead(self) -> BaseException | Failure | None:
         why = readInto(self._fd, self.owner, self.name)
         return None if why is EMPTY else why
 
@@ -342,7 +342,7 @@ class PipeWriter(StreamConnection):
             if not self._watchOrTick(False, False):
                 self.reactor.removeWriter(self)
 
-    def doRead(self) -> Any:
+    def doRead(self) -> BaseException | Failure | None:
         if self._readHack:
             return _READER_GONE()
         self.stopReading()

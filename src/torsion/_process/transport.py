@@ -379,7 +379,7 @@ class _PTYConnection(PipeWriter):
 
     __slots__ = ()
 
-    def doRead(self) -> Any:
+    def doRead(self) -> BaseException | Failure | None:
         why = readInto(self._fd, self.owner, self.name)
         return None if why is EMPTY else why
 

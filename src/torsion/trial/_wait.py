@@ -22,11 +22,16 @@ from __future__ import annotations
 import linecache
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from torsion import error
 from torsion.defer import Deferred
 from torsion.failure import Failure
+
+if TYPE_CHECKING:
+    from torsion._core.base import ReactorCore
+
+_T = TypeVar("_T")
 
 __all__ = ["ReactorTimeout", "runUntil", "spin", "whereWaiting"]
 
@@ -66,7 +71,7 @@ def spin(reactor: Any, d: Deferred[Any]) -> bool:
     return bool(fired)
 
 
-def runUntil(reactor: Any, d: Deferred[Any], timeout: float = 10.0) -> Any:
+def runUntil(reactor: ReactorCore, d: Deferred[_T], timeout: float = 10.0) -> _T:
     """Run ``reactor`` until ``d`` fires, then stop it; ``d``'s result or its exception.
 
     Fails with ``ReactorTimeout`` (naming where the wait was) if ``d`` has not
@@ -102,7 +107,8 @@ def runUntil(reactor: Any, d: Deferred[Any], timeout: float = 10.0) -> Any:
     result = outcome[0]
     if isinstance(result, Failure):
         result.raiseException()
-    return result
+    fired: _T = result
+    return fired
 
 
 # -- where is it waiting? -------------------------------------------------------
