@@ -40,11 +40,8 @@ from test.test_asyncio import utils as test_utils  # noqa: E402
 SKIPS: dict[str, str] = {
     "TorsionEventLoopTests.test_timeout_rounding": (
         "counts calls of BaseEventLoop._run_once, which torsion's loop does not use"
-        " (its turn is its own)"
-    ),
-    "TorsionSSLTests.test_remote_shutdown_receives_trailing_data": (
-        "hangs on torsion's loop: the peer's close_notify while asyncio's SSLProtocol"
-        " holds a 4 MiB write backlog (not diagnosed yet)"
+        " (its turn is its own); the same check on torsion's turn:"
+        " tests/test_aio.py::test_tiny_timeouts_do_not_spin"
     ),
 }
 
