@@ -243,7 +243,15 @@ def section(res: dict[str, Any], command: str, started: str, others: float) -> l
         f" {res['seconds']:g} s; other processes used {others:.0%} of the CPU meanwhile)."
         " Targets of this part:"
     )
-    return [body[0], "", measured, "", *targets.markdown(), "", *body[2:]]
+    note = []
+    if others >= 0.1:
+        note = [
+            f"**Note:** other processes used {others:.0%} of the CPU while this ran (on two"
+            " cores, servers and load client competed with them): these figures are much"
+            " noisier than on a quiet machine, and round trips/s most of all.",
+            "",
+        ]
+    return [body[0], "", measured, "", *note, *targets.markdown(), "", *body[2:]]
 
 
 def splice(md: Path, block: list[str]) -> None:
