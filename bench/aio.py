@@ -1,6 +1,6 @@
 """torsion.aio against stock asyncio and uvloop: asyncio code on each loop.
 
-    python bench/aio.py [--rounds N] [--seconds S] [--quick] [--json PATH]
+    python bench/aio.py [--rounds N] [--seconds S] [--quick] [--json PATH] [--md BENCHMARKS.md]
 
 Parts, each with the systems alternating in an order rotated each round (the
 fair method of bench/echo.py: fresh server per measurement, C load client on
@@ -23,11 +23,13 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import common as c
@@ -39,8 +41,13 @@ LOOPS = ["torsion", "asyncio", "uvloop"]
 # ------------------------------------------------------------ in-process
 
 
-def _micro(loopName: str, what: str, n: int) -> float:
-    """Seconds per operation of ``what`` on a new loop of ``loopName`` (run in a child)."""
+def _micro(loopName: str, what: str, n: int) -> tuple[float, float]:
+    """(wall-clock, CPU) seconds per operation of ``what`` on a new loop of ``loopName``.
+
+    Run in a child.  CPU time (``time.process_time``) leaves out the time the
+    loop sleeps waiting for a timer: ``call_later`` waits 0.11 s for its last
+    one, the same on every loop, which wall-clock time counts.
+    """
     import asyncio
 
     if loopName == "torsion":
@@ -90,15 +97,16 @@ def _micro(loopName: str, what: str, n: int) -> float:
     coro = {"call_soon": callSoon, "call_later": callLater, "sleep0": sleep0}[what]
     try:
         loop.run_until_complete(coro())  # warm up
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         loop.run_until_complete(coro())
-        return (time.perf_counter() - t0) / n
+        return (time.perf_counter() - t0) / n, (time.process_time() - c0) / n
     finally:
         loop.close()
 
 
 def loop_part(rounds: int) -> dict[str, Any]:
     figures: dict[str, dict[str, list[float]]] = {}
+    cpu: dict[str, dict[str, list[float]]] = {}
     sizes = {"call_soon": 200_000, "call_later": 100_000, "sleep0": 200_000}
     for what, n in sizes.items():
         for rnd in range(rounds):
@@ -120,10 +128,20 @@ def loop_part(rounds: int) -> dict[str, Any]:
                 )
                 if out.returncode:
                     raise RuntimeError(out.stderr)
-                figures.setdefault(what, {}).setdefault(loopName, []).append(float(out.stdout))
+                wall, cpuTime = map(float, out.stdout.split())
+                figures.setdefault(what, {}).setdefault(loopName, []).append(wall)
+                cpu.setdefault(what, {}).setdefault(loopName, []).append(cpuTime)
         best = {k: min(v) * 1e9 for k, v in figures[what].items()}
-        c.log(f"  {what:10} " + "  ".join(f"{k} {v:7.0f} ns" for k, v in best.items()))
-    return {"ns_per_op": {w: {k: min(v) * 1e9 for k, v in f.items()} for w, f in figures.items()}}
+        bestCpu = {k: min(v) * 1e9 for k, v in cpu[what].items()}
+        c.log(
+            f"  {what:10} "
+            + "  ".join(f"{k} {v:7.0f} ns ({bestCpu[k]:.0f} CPU)" for k, v in best.items())
+        )
+
+    def best(f: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, float]]:
+        return {w: {k: min(v) * 1e9 for k, v in per.items()} for w, per in f.items()}
+
+    return {"ns_per_op": best(figures), "cpu_ns_per_op": best(cpu)}
 
 
 # ------------------------------------------------------------ aiohttp
@@ -214,10 +232,45 @@ def run(
     return res
 
 
+def section(res: dict[str, Any], command: str, started: str, others: float) -> list[str]:
+    """BENCHMARKS.md's section 7 from this run alone, with its own targets table."""
+    import report
+
+    targets = report.Targets()
+    body = report.aio_section(res, targets)
+    measured = (
+        f"Measured with `{command}` ({started}, {res['rounds']} rounds of"
+        f" {res['seconds']:g} s; other processes used {others:.0%} of the CPU meanwhile)."
+        " Targets of this part:"
+    )
+    note = []
+    if others >= 0.1:
+        note = [
+            f"**Note:** other processes used {others:.0%} of the CPU while this ran (on two"
+            " cores, servers and load client competed with them): these figures are much"
+            " noisier than on a quiet machine, and round trips/s most of all.",
+            "",
+        ]
+    return [body[0], "", measured, "", *note, *targets.markdown(), "", *body[2:]]
+
+
+def splice(md: Path, block: list[str]) -> None:
+    """Replace section 7 of ``md`` (to the next ``## `` heading or the end) with ``block``."""
+    text = md.read_text()
+    head, sep, rest = text.partition("## 7. ")
+    if not sep:
+        head, rest = text.rstrip("\n") + "\n\n", ""
+    # Section 7 ends at the next heading, or at the hand-written part's marker.
+    ends = [i for i in (rest.find("\n## "), rest.find("\n<!-- Sections below")) if i >= 0]
+    nxt = min(ends) if ends else -1
+    tail = rest[nxt + 1 :] if nxt >= 0 else ""
+    md.write_text(head + "\n".join(block).rstrip("\n") + "\n" + ("\n" + tail if tail else ""))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--micro":
-        print(_micro(argv[1], argv[2], int(argv[3])))
+        print(*_micro(argv[1], argv[2], int(argv[3])))
         return 0
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=4)
@@ -225,20 +278,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="2 rounds of 0.5 s, 10 connections")
     p.add_argument("--only", default="echo,streams,twisted,loop,aiohttp")
     p.add_argument("--json", help="write the raw figures here")
+    p.add_argument("--md", type=Path, help="write section 7 of this report (BENCHMARKS.md)")
     a = p.parse_args(argv)
     rounds, seconds = (2, 0.5) if a.quick else (a.rounds, a.seconds)
     sizes, conns = [1024, 65536], [10] if a.quick else [10, 100]
     c.pin_self(c.CLIENT_CPU)
     c.raise_nofile()
-    res = run(rounds, seconds, sizes, conns, a.only.split(","))
+    import run as runner
+
+    command = "python " + " ".join(shlex.quote(x) for x in ["bench/aio.py", *argv])
+    started = time.strftime("%Y-%m-%d %H:%M:%S %z")
+    others = runner.Others()
+    with others.part("aio"):
+        res = run(rounds, seconds, sizes, conns, a.only.split(","))
     if a.json:
         with open(a.json, "w") as f:
             json.dump(res, f, indent=1)
-    import report
-
-    targets = report.Targets()
-    body = report.aio_section(res, targets)
-    print("\n".join(["## Targets", "", *targets.markdown(), "", *body]))
+    block = section(res, command, started, others.parts["aio"])
+    if a.md:
+        splice(a.md, block)
+        c.log(f"wrote section 7 of {a.md}")
+    print("\n".join(block))
     return 0
 
 

@@ -386,3 +386,72 @@ def test_connection_lost_comes_in_a_callback_of_its_own() -> None:
         loop.run_until_complete(main())
     finally:
         loop.close()
+
+
+def test_close_while_paused_still_resumes_writing() -> None:
+    """A protocol paused by a full write queue gets resume_writing() after close(),
+    and what it writes then still reaches the peer before the close (as with
+    asyncio's transports: SSLProtocol sends its close_notify that way)."""
+    big = b"x" * (4 << 20)
+    events: list[str] = []
+
+    class Writer(asyncio.Protocol):
+        def connection_made(self, transport: Any) -> None:
+            self.transport = transport
+            transport.write(big)  # far above the high-water mark: paused
+            assert events == ["pause_writing"]
+            transport.close()
+
+        def pause_writing(self) -> None:
+            events.append("pause_writing")
+
+        def resume_writing(self) -> None:
+            events.append("resume_writing")
+            self.transport.write(b"trailer")
+
+        def connection_lost(self, exc: BaseException | None) -> None:
+            events.append("lost")
+
+    async def main() -> bytes:
+        server = await loop.create_server(Writer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        data = await reader.read()  # until EOF
+        writer.close()
+        server.close()
+        await server.wait_closed()
+        return data
+
+    loop = torsion.aio.new_event_loop()
+    try:
+        data = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert len(data) == len(big) + len(b"trailer")
+    assert data.endswith(b"xtrailer")
+    assert events == ["pause_writing", "resume_writing", "lost"]
+
+
+def test_tiny_timeouts_do_not_spin() -> None:
+    """CPython's test_timeout_rounding, on torsion's turn (it counts
+    ``BaseEventLoop._run_once``, which torsion's loop does not call): sleeps of
+    10 ms down to 0.1 ns take a handful of turns, not a busy loop."""
+    loop = torsion.aio.new_event_loop()
+    turns = [0]
+    doIteration = loop.doIteration
+
+    def counted(timeout: float | None) -> None:
+        turns[0] += 1
+        doIteration(timeout)
+
+    loop.doIteration = counted  # type: ignore[method-assign]
+
+    async def wait() -> None:
+        for delay in (1e-2, 1e-4, 1e-6, 1e-8, 1e-10):
+            await asyncio.sleep(delay)
+
+    try:
+        loop.run_until_complete(wait())
+    finally:
+        loop.close()
+    assert 0 < turns[0] <= 20, turns[0]

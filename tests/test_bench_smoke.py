@@ -277,17 +277,70 @@ def test_aio_loop_micro_and_report() -> None:
     import report
 
     for loop in ("torsion", "asyncio"):
-        assert 0 < aio._micro(loop, "sleep0", 1000) < 1e-3
+        wall, cpu = aio._micro(loop, "sleep0", 1000)
+        assert 0 < wall < 1e-3 and 0 < cpu < 1e-3
+
+    def echoRun(system: str, rps: float, cpu: float, busy: float) -> dict[str, Any]:
+        return {
+            "system": system,
+            "size": 1024,
+            "conns": 10,
+            "round": 0,
+            "rps": rps,
+            "cpu_user_us": cpu - 5.0,
+            "cpu_sys_us": 5.0,
+            "client_busy": busy,
+        }
+
     res = {
         "sizes": [1024],
         "conns": [10],
-        "loop": {"ns_per_op": {"call_soon": {"torsion": 100.0, "asyncio": 200.0, "uvloop": 50.0}}},
+        "echo": {
+            "runs": [
+                # The client's core is 95% busy with asyncio: the CPU per trip decides.
+                echoRun("torsion-aio", 100.0, 6.0, 0.90),
+                echoRun("asyncio", 98.0, 7.5, 0.95),
+                echoRun("uvloop", 90.0, 6.3, 0.50),
+            ]
+        },
+        "loop": {
+            "ns_per_op": {"call_soon": {"torsion": 100.0, "asyncio": 200.0, "uvloop": 50.0}},
+            "cpu_ns_per_op": {"call_soon": {"torsion": 100.0, "asyncio": 150.0, "uvloop": 50.0}},
+        },
     }
     targets = report.Targets()
     text = "\n".join(report.aio_section(res, targets))
+    assert "| protocol echo | 1 KiB x 10 | 100 | 98 | 90 | 1.02 | 1.11 |" in text
     assert (
-        "| call_soon churn | ops/s | 10,000,000 | 5,000,000 | 20,000,000 | 2.00 | 0.50 |" in text
+        "| protocol echo | 1 KiB x 10 | 6.0 (90%) | 7.5 (95%) | 6.3 (50%) | 1.25 | 1.05 |" in text
     )
+    assert "| call_soon churn | 10,000,000 | 6,666,667 | 20,000,000 | 1.50 | 0.50 |" in text
     assert targets.rows == [
-        ("call_soon churn: torsion.aio / asyncio", "2.00 (target >= 1)", "met")
+        (
+            "asyncio echo 1 KiB x 10: torsion.aio / asyncio"
+            " (server CPU per round trip; client-bound)",
+            "1.25 (target >= 1.2); round trips/s: 1.02",
+            "met",
+        ),
+        (
+            "asyncio echo 1 KiB x 10: torsion.aio / uvloop"
+            " (server CPU per round trip; client-bound)",
+            "1.05 (target >= 1); round trips/s: 1.11",
+            "met",
+        ),
+        (
+            "call_soon churn: torsion.aio / asyncio (CPU time)",
+            "1.50 (target >= 1); wall clock: 2.00",
+            "met",
+        ),
     ]
+    # Neither client busy: round trips per second decide.
+    for r in res["echo"]["runs"]:
+        r["client_busy"] = 0.5
+    targets = report.Targets()
+    report.aio_section(res, targets)
+    assert targets.rows[0] == (
+        "asyncio echo 1 KiB x 10: torsion.aio / asyncio (round trips/s)",
+        "1.02 (target >= 1.2); server CPU: 1.25",
+        "MISSED",
+    )

@@ -241,7 +241,13 @@ class StreamTransport(transports._FlowControlMixin):
         waiter = self._emptyWaiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-        self._maybe_resume_protocol()
+        self._maybe_resume_protocol()  # may write more (after close() too)
+        if self._closing:
+            # close() found the protocol paused and left us registered for this
+            # call: what resume_writing wrote is queued, the close may now go on.
+            stream = self._stream
+            if stream is not None and stream.producer is self:
+                stream.unregisterProducer()
 
     def stopProducing(self) -> None:
         pass
@@ -358,7 +364,11 @@ class StreamTransport(transports._FlowControlMixin):
         self._closing = True
         stream = self._stream
         if stream is not None and not stream.disconnected:
-            stream.unregisterProducer()
+            if not stream.producerPaused:
+                stream.unregisterProducer()
+            # Else the protocol is paused: as with asyncio's transports, it still
+            # gets resume_writing() once the queue has drained, and may write
+            # then (SSLProtocol's close_notify): resumeProducing unregisters us.
             stream.loseConnection()
 
     def abort(self) -> None:
