@@ -67,12 +67,14 @@ _C = TypeVar("_C")
 
 
 def implementer(*interfaces: object) -> Callable[[_C], _C]:
-    """Accept and ignore interface declarations (structural typing needs none)."""
+    """Class decorator: record that the class's instances provide ``interfaces``.
 
-    def decorate(cls: _C) -> _C:
-        return cls
+    Recorded once, at class creation (``IFoo.providedBy`` reads it); mypy
+    checks the methods themselves structurally.  See ``torsion._zopecompat``.
+    """
+    from torsion import _zopecompat
 
-    return decorate
+    return _zopecompat.implementer(*interfaces)
 
 
 @runtime_checkable
@@ -437,3 +439,38 @@ class IStreamServerEndpoint(Protocol):
 @runtime_checkable
 class IStreamClientEndpoint(Protocol):
     def connect(self, protocolFactory: Any) -> Deferred[Any]: ...
+
+
+# zope.interface's class API for the interfaces above: IFoo.providedBy(obj),
+# IFoo.implementedBy(cls), adaptation IFoo(obj[, default]), verifyObject and
+# verifyClass; each Protocol class becomes an InterfaceClass (see torsion._zopecompat).
+@runtime_checkable
+class ILoggingContext(Protocol):
+    """Something that names itself in logs (protocols, factories, transports)."""
+
+    def logPrefix(self) -> str: ...
+
+
+from torsion import address as _addresses  # noqa: E402
+from torsion._zopecompat import (  # noqa: E402
+    BrokenImplementation,
+    alsoProvides,
+    declareInterfaces,
+    directlyProvides,
+    provider,
+    verifyClass,
+    verifyObject,
+)
+
+declareInterfaces(globals())
+for _name in _addresses.__all__:  # IAddress has no members: torsion's addresses declare it
+    implementer(IAddress)(getattr(_addresses, _name))
+__all__ += [
+    "BrokenImplementation",
+    "ILoggingContext",
+    "alsoProvides",
+    "directlyProvides",
+    "provider",
+    "verifyClass",
+    "verifyObject",
+]
