@@ -31,8 +31,11 @@ creation, so it costs nothing afterwards.  ``verifyObject`` and
 ``verifyClass`` check members and signatures (as zope's do: the
 implementation must accept the interface's positional arguments, require
 no more, and take ``*args``/``**kw`` where the interface does) and raise
-``BrokenImplementation`` naming every problem.  There is no adapter
-registry: adapting returns the object itself or the default.
+``BrokenImplementation`` naming every problem; they also read interfaces
+written with zope's ``Interface`` (ported code's own, which ``implementer``
+records too) through zope's public description methods, without importing
+zope.  There is no adapter registry: adapting returns the object itself or
+the default.
 """
 
 from __future__ import annotations
