@@ -12,7 +12,6 @@ import pytest
 from _pairs import makePair
 from _peers import PKI, scenario
 from torsion import interfaces
-from torsion._zopecompat import InterfaceClass
 from torsion.protocol import DatagramProtocol, Factory, Protocol
 from torsion.task import Clock
 
@@ -59,7 +58,7 @@ def test_implementer_returns_the_class() -> None:
 
 def test_interfaces_stay_typing_protocols() -> None:
     assert all(
-        type(i) is InterfaceClass and issubclass(type(i), type(typing.Protocol))
+        type(i) is interfaces.InterfaceClass and issubclass(type(i), type(typing.Protocol))
         for i in [*REACTOR_INTERFACES, interfaces.IProtocol, interfaces.IAddress]
     )
     assert interfaces.IProtocol.__dict__["_is_protocol"]
@@ -300,3 +299,23 @@ def test_implementer_costs_nothing_per_instance() -> None:
         __slots__ = ("x",)
 
     assert Slotted.__init__ is object.__init__ and not hasattr(Slotted(), "__dict__")
+
+
+@typing.runtime_checkable
+class IMine(typing.Protocol, metaclass=interfaces.InterfaceClass):
+    size: int
+
+    def grow(self, amount: int) -> None: ...
+
+
+def test_user_interfaces_can_take_the_metaclass() -> None:
+    class Mine:
+        size = 1
+
+        def grow(self, amount: int) -> None: ...
+
+    mine: IMine = Mine()  # still a structural type
+    assert isinstance(mine, IMine) and IMine.providedBy(mine) and IMine(mine) is mine
+    assert interfaces.verifyObject(IMine, mine) and IMine.implementedBy(Mine)
+    assert IMine.names() == ["grow", "size"]
+    assert not IMine.providedBy(SimpleNamespace(grow=print))

@@ -454,6 +454,7 @@ class ILoggingContext(Protocol):
 from torsion import address as _addresses  # noqa: E402
 from torsion._zopecompat import (  # noqa: E402
     BrokenImplementation,
+    InterfaceClass,
     alsoProvides,
     declareInterfaces,
     directlyProvides,
@@ -468,6 +469,7 @@ for _name in _addresses.__all__:  # IAddress has no members: torsion's addresses
 __all__ += [
     "BrokenImplementation",
     "ILoggingContext",
+    "InterfaceClass",
     "alsoProvides",
     "directlyProvides",
     "provider",
