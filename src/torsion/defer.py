@@ -9,6 +9,8 @@ only gathers the public names.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from torsion._defer.core import (
     Deferred,
     fail,
@@ -46,6 +48,13 @@ from torsion._defer.tools import (
 )
 from torsion._util import publish
 from torsion.failure import Failure
+
+# Typing helpers under Twisted's (private) names, for ported annotations: a
+# value's type, and the shapes of a DeferredList's result (per-Deferred
+# (success, value) pairs, or fireOnOneCallback's (value, index)).
+_T = TypeVar("_T")
+_DeferredListResultListT = list[tuple[bool, _T]]
+_DeferredListSingleResultT = tuple[_T, int]
 
 __all__ = [
     "FAILURE",

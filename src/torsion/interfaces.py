@@ -5,8 +5,10 @@ typing instead: a class provides an interface by having its methods, and mypy
 checks it.  The interfaces marked ``runtime_checkable`` also work with
 ``isinstance`` (which checks that the methods exist, not their signatures).
 
-``implementer(*interfaces)`` is a no-op class decorator kept so that ported
-code written as ``@implementer(IProtocol)`` runs unchanged.
+``implementer(*interfaces)`` records a declaration, and each interface also
+answers zope's questions for ported code: ``IFoo.providedBy(obj)`` (declared,
+or structurally), ``IFoo.implementedBy(cls)``, adaptation ``IFoo(obj[,
+default])``, and ``verifyObject``/``verifyClass`` (see ``torsion._zopecompat``).
 """
 
 from __future__ import annotations
@@ -71,12 +73,14 @@ _C = TypeVar("_C")
 
 
 def implementer(*interfaces: object) -> Callable[[_C], _C]:
-    """Accept and ignore interface declarations (structural typing needs none)."""
+    """Class decorator: record that the class's instances provide ``interfaces``.
 
-    def decorate(cls: _C) -> _C:
-        return cls
+    Recorded once, at class creation (``IFoo.providedBy`` reads it); mypy
+    checks the methods themselves structurally.  See ``torsion._zopecompat``.
+    """
+    from torsion import _zopecompat
 
-    return decorate
+    return _zopecompat.implementer(*interfaces)
 
 
 @runtime_checkable
@@ -865,3 +869,42 @@ class IStreamClientEndpoint(Protocol):
     def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
         """Connect; the Deferred fires with the protocol the factory built."""
         ...
+
+
+# zope.interface's class API for the interfaces above: IFoo.providedBy(obj),
+# IFoo.implementedBy(cls), adaptation IFoo(obj[, default]), verifyObject and
+# verifyClass; each Protocol class becomes an InterfaceClass (see torsion._zopecompat).
+@runtime_checkable
+class ILoggingContext(Protocol):
+    """Something that names itself in logs (protocols, factories, transports)."""
+
+    def logPrefix(self) -> str:
+        """The short name log lines about this object start with."""
+        ...
+
+
+from torsion import address as _addresses  # noqa: E402
+from torsion._zopecompat import (  # noqa: E402
+    BrokenImplementation,
+    InterfaceClass,
+    alsoProvides,
+    declareInterfaces,
+    directlyProvides,
+    provider,
+    verifyClass,
+    verifyObject,
+)
+
+declareInterfaces(globals())
+for _name in _addresses.__all__:  # IAddress has no members: torsion's addresses declare it
+    implementer(IAddress)(getattr(_addresses, _name))
+__all__ += [
+    "BrokenImplementation",
+    "ILoggingContext",
+    "InterfaceClass",
+    "alsoProvides",
+    "directlyProvides",
+    "provider",
+    "verifyClass",
+    "verifyObject",
+]

@@ -52,6 +52,8 @@ from torsion.error import (
     VerificationError,
 )
 
+supported = True  # Twisted's flag for "TLS is available"; the stdlib ssl module always is
+
 __all__ = [
     "FILETYPE_ASN1",
     "FILETYPE_PEM",
@@ -82,6 +84,7 @@ __all__ = [
     "listenSSL",
     "optionsForClientTLS",
     "platformTrust",
+    "supported",
     "trustRootFromCertificates",
 ]
 

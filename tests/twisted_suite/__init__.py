@@ -103,49 +103,15 @@ def _alias(name: str, asname: str | None) -> str:
     return name if asname in (None, name) else f"{name} as {asname}"
 
 
-def _has(module: str, name: str) -> bool:
-    """Whether torsion module ``module`` has ``name`` (an attribute or a submodule)."""
-    if module == "torsion.reactor":
-        return True  # importing it would install the global reactor here
-    try:
-        found = importlib.import_module(module)
-    except ImportError:
-        return False
-    if hasattr(found, name):
-        return True
-    return hasattr(found, "__path__") and importlib.util.find_spec(f"{module}.{name}") is not None
-
-
-def _isModule(name: str) -> bool:
-    if name == "torsion.reactor":
-        return False  # the reactor object, not a module
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ImportError:
-        return False
-
-
 def _fromImport(
-    node: ast.ImportFrom,
-    table: Mapping[str, str],
-    renames: Mapping[str, str],
-    keepMissing: str | None = None,
+    node: ast.ImportFrom, table: Mapping[str, str], renames: Mapping[str, str]
 ) -> str | None:
     if node.level or node.module is None:
         return None
     module = node.module
     if module in table or _renamed(module, renames) != module:
         target = table.get(module) or _renamed(module, renames)
-        kept = [
-            a for a in node.names if keepMissing and module in table and not _has(target, a.name)
-        ]
-        names = ", ".join(_alias(a.name, a.asname) for a in node.names if a not in kept)
-        statements = [f"from {target} import {names}"] if names else []
-        if kept:
-            statements.insert(
-                0, f"from {module} import {', '.join(_alias(a.name, a.asname) for a in kept)}"
-            )
-        return "; ".join(statements)
+        return f"from {target} import {', '.join(_alias(a.name, a.asname) for a in node.names)}"
     statements: list[str] = []
     kept: list[str] = []
     for a in node.names:
@@ -153,11 +119,6 @@ def _fromImport(
         target = table.get(full) or _renamed(full, renames)
         if target == full:
             kept.append(_alias(a.name, a.asname))
-            continue
-        if keepMissing and full in table and _isModule(target):
-            helper = keepMissing.rpartition(".")[0]
-            statements.append(f"import {helper}")
-            statements.append(f"{a.asname or a.name} = {keepMissing}({target!r}, {full!r})")
             continue
         head, tail = _split(target)
         statements.append(f"from {head} import {_alias(tail, a.asname or a.name)}")
@@ -185,17 +146,11 @@ def rewrite(
     source: str,
     renames: Mapping[str, str] | None = None,
     table: Mapping[str, str] | None = None,
-    keepMissing: str | None = None,
 ) -> str:
     """``source`` with its imports ported (see the module comment).
 
-    ``keepMissing``, the dotted name of a function ``f(torsionModule,
-    twistedModule)``: a name that a mapped module's torsion counterpart
-    does not have stays Twisted's.  ``from twisted.internet.defer import
-    _T`` keeps importing ``_T`` from Twisted, and a mapped module imported
-    whole (``from twisted.internet import endpoints``) becomes ``endpoints =
-    f("torsion.endpoints", "twisted.internet.endpoints")``, which should
-    give the torsion module, with Twisted's for the names it lacks.
+    Strictly by the table, as an independent port would be: a name that the
+    torsion module lacks is an ImportError when the ported module runs.
     """
     renames = dict(renames or {})
     table = portingTable() if table is None else table
@@ -203,7 +158,7 @@ def rewrite(
     edits = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
-            text = _fromImport(node, table, renames, keepMissing)
+            text = _fromImport(node, table, renames)
         elif isinstance(node, ast.Import):
             text = _import(node, table, renames)
         else:
@@ -244,7 +199,6 @@ def portTree(
     only: Iterable[str] | None = None,
     init: str | None = None,
     table: Mapping[str, str] | None = None,
-    keepMissing: str | None = None,
 ) -> str:
     """Write the ``.py`` files of directory ``source`` (the names in ``only``, if
     given), rewritten (with ``table``, default the whole porting table), into
@@ -261,7 +215,7 @@ def portTree(
             continue
         if wanted is not None and path.stem not in wanted and path.name != "__init__.py":
             continue
-        (target / path.name).write_text(rewrite(path.read_text(), renames, table, keepMissing))
+        (target / path.name).write_text(rewrite(path.read_text(), renames, table))
     if init is not None or not (target / "__init__.py").exists():
         (target / "__init__.py").write_text(init or "")
     return package

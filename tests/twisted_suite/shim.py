@@ -7,8 +7,8 @@ by each of their ``__init__`` modules, it does two things.
 transports, its Deferred...) is replaced, before anything can import it, by
 a stand-in whose every name is a *poisoned class*: a module that imports
 one still imports (so one test using ``twisted.internet.base`` does not
-take its whole module down), a class may subclass one, and ``zope``'s
-``@implementer`` accepts one (it implements nothing), but calling it or
+take its whole module down), a class may subclass one, and ``@implementer``
+accepts one (torsion's records it; zope's iterates it), but calling it or
 reading an attribute it does not define raises ``PoisonedTwistedCode``.
 Each such touch is appended, with the id of the test that was running, to
 the file named by ``$TWSUITE_POISON_LOG``; the differential suite counts a
@@ -24,8 +24,8 @@ global reactor's state, then cleans up with private reactor methods.
 ``pointBuilderAtTorsion`` gives the ported mixin one reactor,
 ``TorsionReactor`` (a fresh ``torsion.reactors.create()`` on the backend
 ``$TWSUITE_BACKEND`` names, else the default), swaps the global torsion
-reactor the same way, checks ``requiredInterfaces`` structurally (torsion's
-interfaces are ``typing.Protocol`` classes), and undoes it all with public
+reactor the same way, checks ``requiredInterfaces`` with their
+``providedBy`` (torsion's, structural), and undoes it all with public
 calls (``disconnectAll``, cancelling the delayed calls, ``close``).
 """
 
@@ -42,7 +42,6 @@ import unittest
 from typing import Any
 
 POISONED = "twisted.internet"
-SPARED = ("twisted.internet.interfaces",)  # zope declarations only: see own.KEPT_ROWS
 _LOG = os.environ.get("TWSUITE_POISON_LOG")
 
 
@@ -101,7 +100,7 @@ class _PoisonedModule(types.ModuleType):
 
 class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
-        if not name.startswith(POISONED + ".") or name in SPARED:
+        if not name.startswith(POISONED + "."):
             return None
         return importlib.machinery.ModuleSpec(name, self, is_package=True)
 
@@ -119,9 +118,7 @@ def _realTwistedInternet() -> list[str]:
     return sorted(
         name
         for name, module in list(sys.modules.items())
-        if name.startswith(POISONED + ".")
-        and name not in SPARED
-        and not isinstance(module, _PoisonedModule)
+        if name.startswith(POISONED + ".") and not isinstance(module, _PoisonedModule)
     )
 
 
@@ -141,98 +138,6 @@ def install() -> None:
         _record("<before the shim>", name)
     sys.meta_path.insert(0, _Finder())
     atexit.register(_reportRealModules)
-    declareStructuralInterfaces()
-
-
-class _Fallback(types.ModuleType):
-    """A torsion module, with (poisoned) Twisted's names for those it lacks."""
-
-    def __init__(self, torsion: types.ModuleType, twisted: str) -> None:
-        object.__setattr__(self, "_torsion", torsion)
-        object.__setattr__(self, "_twisted", twisted)
-
-    def __getattribute__(self, name: str) -> Any:
-        torsion = object.__getattribute__(self, "_torsion")
-        try:
-            return getattr(torsion, name)
-        except AttributeError:
-            if name.startswith("__") and name.endswith("__"):
-                raise
-            twisted = importlib.import_module(object.__getattribute__(self, "_twisted"))
-            return getattr(twisted, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(object.__getattribute__(self, "_torsion"), name, value)
-
-    def __delattr__(self, name: str) -> None:
-        delattr(object.__getattribute__(self, "_torsion"), name)
-
-
-def fallback(torsion: str, twisted: str) -> Any:
-    """What ``from twisted.internet import X`` became (see ``twisted_suite.rewrite``)."""
-    return _Fallback(importlib.import_module(torsion), twisted)
-
-
-# -- torsion's structural interfaces, told to zope --------------------------------
-
-# torsion modules whose classes are declared (the rest of torsion is reached from them)
-_TORSION = (
-    "torsion.address",
-    "torsion.defer",
-    "torsion.endpoints",
-    "torsion.error",
-    "torsion.failure",
-    "torsion.process",
-    "torsion.protocol",
-    "torsion.protocols.basic",
-    "torsion.ssl",
-    "torsion.stdio",
-    "torsion.task",
-    "torsion.tcp",
-    "torsion.testing",
-    "torsion.threadpool",
-    "torsion.threads",
-    "torsion.udp",
-    "torsion.unix",
-    "torsion.utils",
-    "torsion._reactor",
-)
-
-
-def declareStructuralInterfaces() -> None:
-    """Declare to zope that each torsion class provides each of Twisted's
-    ``twisted.internet.interfaces`` whose methods it has.
-
-    That is what torsion's interfaces mean (a class provides one by having
-    its methods; porting.md "No zope.interface"), said in zope's terms, so
-    that the tests' ``providedBy``, ``IFoo(x, None)`` and ``verifyObject``
-    ask whether torsion's objects have the methods (``verifyObject`` also
-    checks their signatures and attributes).
-    """
-    import importlib
-    import inspect
-
-    from twisted.internet import interfaces
-    from zope.interface import classImplements
-    from zope.interface.interface import InterfaceClass, Method
-
-    for name in _TORSION:
-        importlib.import_module(name)
-    wanted = [
-        (iface, [n for n, d in iface.namesAndDescriptions(all=True) if isinstance(d, Method)])
-        for iface in vars(interfaces).values()
-        if isinstance(iface, InterfaceClass)
-    ]
-    classes = {
-        id(c): c
-        for module in [m for n, m in list(sys.modules.items()) if n.startswith("torsion")]
-        for c in vars(module).values()
-        if inspect.isclass(c) and c.__module__.startswith("torsion")
-    }
-    for cls in classes.values():
-        for iface, methods in wanted:
-            if methods and all(callable(getattr(cls, m, None)) for m in methods):
-                classImplements(cls, iface)
 
 
 # -- ReactorBuilder on torsion ------------------------------------------------------
@@ -245,11 +150,6 @@ def TorsionReactor(testCase: object = None) -> Any:
     return reactors.create(os.environ.get("TWSUITE_BACKEND") or None)
 
 
-def _provides(obj: object, interface: Any) -> bool:
-    """Whether ``obj`` has every name of zope ``interface`` (torsion declares none)."""
-    return all(hasattr(obj, name) for name in interface.names(all=True))
-
-
 def _buildReactor(self: Any) -> Any:
     from torsion import reactor as globalReactor
 
@@ -259,7 +159,7 @@ def _buildReactor(self: Any) -> Any:
     globalReactor.__dict__ = reactor.__dict__
     globalReactor.__class__ = reactor.__class__
     self.addCleanup(_unbuildReactor, reactor)
-    missing = [i for i in self.requiredInterfaces or () if not _provides(reactor, i)]
+    missing = [i for i in self.requiredInterfaces or () if not i.providedBy(reactor)]
     if missing:
         raise unittest.SkipTest(f"torsion's reactor does not provide {missing}")
     return reactor

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from torsion.interfaces import IAddress, implementer
+
 __all__ = ["PipeAddress", "ProcessAddress"]
 
 
+@implementer(IAddress)
 class _NoAddress:
     """An address with nothing to say: all instances of a class are equal."""
 
