@@ -36,7 +36,7 @@ _ACCEPT_SKIP_ERRNOS = {errno.ECONNABORTED, errno.EPROTO, errno.EPERM, errno.EINT
 class AcceptedConnection(StreamConnection):
     """The transport of a connection accepted by a listening port."""
 
-    __slots__ = ("_peer", "server", "sessionno")
+    __slots__ = ("_peer", "_portWhere", "server", "sessionno")
 
     def __init__(
         self,
@@ -51,15 +51,17 @@ class AcceptedConnection(StreamConnection):
         self._peer = peer
         self.server = server
         self.sessionno = sessionno
+        # Where the port listened when it accepted this connection: the repr
+        # keeps saying so after the port stops, as Twisted's does.
+        self._portWhere = None if server is None else server._where()
 
     def __repr__(self) -> str:
         # Twisted's form: the protocol's class, the session number, and where the
         # port listens (its port number, or its path).
         protocol = self.protocol
         name = "closed" if protocol is None else type(protocol).__name__
-        server = self.server
-        if server is not None:
-            where = server._where()
+        if self.server is not None:
+            where = self._portWhere
         else:  # adopted (adoptStreamConnection): no port, so the local address
             host = self.getHost()
             where = getattr(host, "port", None) or repr(getattr(host, "name", ""))
@@ -95,7 +97,8 @@ class ListeningPort:
         self.connected = False
         self.disconnecting = False
         self._fd = -1
-        self._sessionno = 0
+        #: The number the next accepted connection gets (Twisted's, from 0).
+        self.sessionno = 0
         self._paused: Any = None
         self._pause = self._pauseMin
         self._reading = True
@@ -188,8 +191,9 @@ class ListeningPort:
             if protocol is None:
                 sock.close()
                 continue
-            self._sessionno += 1
-            transport = transportClass(sock, protocol, peer, self, self._sessionno, reactor)
+            sessionno = self.sessionno
+            self.sessionno = sessionno + 1
+            transport = transportClass(sock, protocol, peer, self, sessionno, reactor)
             transport._startProtocol()
 
     def _pauseAccepting(self, e: OSError) -> None:
