@@ -202,3 +202,12 @@ def test_defer_to_thread_uses_global_reactor_pool() -> None:
         env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"},
     )
     assert out.stdout.strip() == "6", out.stderr
+
+
+def test_threadpool_current_thread_is_deprecated_as_in_twisted() -> None:
+    with pytest.warns(DeprecationWarning) as caught:
+        assert ThreadPool.currentThread() is threading.current_thread()
+    assert str(caught[0].message) == (
+        "torsion.threadpool.ThreadPool.currentThread was deprecated in Twisted 22.1.0; "
+        "please use threading.current_thread instead"
+    )
