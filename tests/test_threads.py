@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from torsion import defer, error, threads
+from torsion import defer, error, task, threadable, threads
 from torsion.defer import Deferred
 from torsion.threadpool import ThreadPool
 
@@ -211,3 +211,21 @@ def test_threadpool_current_thread_is_deprecated_as_in_twisted() -> None:
         "torsion.threadpool.ThreadPool.currentThread was deprecated in Twisted 22.1.0; "
         "please use threading.current_thread instead"
     )
+
+
+def test_a_running_reactor_registers_its_thread_as_the_io_thread(
+    reactor: Any, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As Twisted's reactors do with twisted.python.threadable.
+    monkeypatch.setattr(threadable, "ioThread", None)
+    assert not threadable.isInIOThread()
+
+    @defer.inlineCallbacks
+    def go() -> Any:
+        inLoop = yield task.deferLater(reactor, 0, threadable.isInIOThread)
+        pool = reactor.getThreadPool()
+        inPool = yield threads.deferToThreadPool(reactor, pool, threadable.isInIOThread)
+        return inLoop, inPool
+
+    assert run(go()) == (True, False)
+    assert threadable.getThreadID() == threading.get_ident()
