@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from torsion import defer, error
+from torsion import defer, error, tcp
 from torsion.address import IPv4Address, IPv6Address
 from torsion.defer import Deferred
 from torsion.failure import Failure
@@ -481,6 +481,9 @@ def test_addresses_and_tcp_options(reactor: Any, run: Any) -> None:
         t = client.transport
         assert t.getPeer() == IPv4Address("TCP", "127.0.0.1", port.getHost().port)
         assert serverProto.transport.getPeer() == t.getHost()
+        # Both ends are Twisted's tcp.Connection (Server and Client).
+        assert isinstance(t, tcp.Client) and isinstance(serverProto.transport, tcp.Server)
+        assert isinstance(t, tcp.Connection) and isinstance(serverProto.transport, tcp.Connection)
         # Twisted's forms for a server connection: repr and log string; the
         # port numbers its connections from 0, as Twisted's does.
         assert serverProto.transport.sessionno == 0

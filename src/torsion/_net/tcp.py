@@ -51,8 +51,9 @@ def _makeAddress(sockaddr: Any) -> IPv4Address | IPv6Address:
     return IPv4Address("TCP", sockaddr[0], sockaddr[1])
 
 
-class TCPConnection(StreamConnection):
-    """What TCP transports add to a stream: addresses and TCP options."""
+class Connection(StreamConnection):
+    """What TCP transports add to a stream: addresses and TCP options (the base
+    of ``Server`` and ``Client``, as Twisted's ``tcp.Connection``)."""
 
     __slots__ = ()
 
@@ -77,7 +78,7 @@ class TCPConnection(StreamConnection):
         return bool(self.socket.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE))
 
 
-class Server(TCPConnection, AcceptedConnection):
+class Server(Connection, AcceptedConnection):
     """The transport of a connection accepted by a ``Port``."""
 
     __slots__ = ()
@@ -86,7 +87,7 @@ class Server(TCPConnection, AcceptedConnection):
         return _makeAddress(self._peer)
 
 
-class Client(ClientConnection, TCPConnection):
+class Client(ClientConnection, Connection):
     """The transport of an outgoing TCP connection (made by a ``Connector``)."""
 
     __slots__ = ()
