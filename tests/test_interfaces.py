@@ -38,3 +38,28 @@ def test_implementer_is_a_no_op_decorator() -> None:
         pass
 
     assert P.__name__ == "P" and isinstance(P(), interfaces.IProtocol)
+
+
+def test_logging_context_tls_and_parser_interfaces(reactor: Any) -> None:
+    # Twisted's ILoggingContext: protocols, factories, ports and transports name
+    # themselves with logPrefix().
+    port = reactor.listenTCP(0, Factory.forProtocol(Protocol), interface="127.0.0.1")
+    try:
+        for obj in (Protocol(), Factory(), port):
+            assert isinstance(obj, interfaces.ILoggingContext), obj
+    finally:
+        port.stopListening()
+
+    class Listener:
+        def handshakeCompleted(self) -> None:
+            pass
+
+    class Parser:
+        prefix = "mine"
+
+        def parseStreamServer(self, reactor: Any, *args: Any, **kwargs: Any) -> Any:
+            return None
+
+    assert isinstance(Listener(), interfaces.IHandshakeListener)
+    assert not isinstance(Protocol(), interfaces.IHandshakeListener)
+    assert isinstance(Parser(), interfaces.IStreamServerEndpointStringParser)

@@ -437,3 +437,26 @@ class IStreamServerEndpoint(Protocol):
 @runtime_checkable
 class IStreamClientEndpoint(Protocol):
     def connect(self, protocolFactory: Any) -> Deferred[Any]: ...
+
+
+@runtime_checkable
+class ILoggingContext(Protocol):
+    """Something that names itself in logs (transports, ports, protocols)."""
+
+    def logPrefix(self) -> str: ...
+
+
+@runtime_checkable
+class IHandshakeListener(Protocol):
+    """A protocol told when the TLS handshake of its connection has completed."""
+
+    def handshakeCompleted(self) -> None: ...
+
+
+@runtime_checkable
+class IStreamServerEndpointStringParser(Protocol):
+    """The shape of Twisted's endpoint-description plugins (torsion loads none)."""
+
+    prefix: str
+
+    def parseStreamServer(self, reactor: Any, *args: Any, **kwargs: Any) -> Any: ...
