@@ -4,7 +4,9 @@ The implementation lives in ``torsion._defer``: ``core`` (Deferred, its
 callback runner, unhandled-error reporting, asyncio interop), ``inline``
 (inlineCallbacks and coroutines), ``tools`` (DeferredList, race, locks,
 queues), ``errors`` and ``fslock`` (DeferredFilesystemLock).  This module
-only gathers the public names.
+only gathers the public names, and three private type names of Twisted's
+(``_T``, ``_DeferredListResultListT``, ``_DeferredListSingleResultT``) that
+ported annotations import.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from torsion._defer.errors import (
 )
 from torsion._defer.fslock import DeferredFilesystemLock
 from torsion._defer.inline import ensureDeferred, inlineCallbacks, returnValue
+from torsion._defer.tools import _T as _T
 from torsion._defer.tools import (
     FAILURE,
     SUCCESS,
@@ -43,7 +46,10 @@ from torsion._defer.tools import (
     logError,
     maybeDeferred,
     race,
+    timeout,
 )
+from torsion._defer.tools import _DeferredListResultListT as _DeferredListResultListT
+from torsion._defer.tools import _DeferredListSingleResultT as _DeferredListSingleResultT
 from torsion._util import publish
 from torsion.failure import Failure
 
@@ -80,6 +86,7 @@ __all__ = [
     "returnValue",
     "setDebugging",
     "succeed",
+    "timeout",
 ]
 
 publish(globals(), __all__)
