@@ -765,3 +765,31 @@ def test_systemd_environment(environ: dict[str, str], descriptors: Any, names: A
     assert _readEnvironment(env) == (descriptors, names)
     if descriptors:  # read once: children must not believe they were passed them
         assert env == {"OTHER": "kept"}
+
+
+def test_wrapper_endpoint_connects_through_the_wrapper_and_fires_with_the_inner_protocol() -> None:
+    # Twisted's private _WrapperEndpoint, which wrapClientTLS is made of.
+    from torsion.endpoints import _WrapperEndpoint
+
+    class Wrapper(Protocol):
+        def __init__(self, wrappedProtocol: Any) -> None:
+            self.wrappedProtocol = wrappedProtocol
+
+    class WrapperFactory(Factory):
+        def __init__(self, wrapped: Any) -> None:
+            self.wrapped = wrapped
+
+        def buildProtocol(self, addr: Any) -> Any:
+            return Wrapper(self.wrapped.buildProtocol(addr))
+
+    class Endpoint:
+        def connect(self, factory: Any) -> Deferred[Any]:
+            self.factory = factory
+            return defer.succeed(factory.buildProtocol(None))
+
+    inner = Endpoint()
+    factory = Factory.forProtocol(Protocol)
+    results: list[Any] = []
+    _WrapperEndpoint(inner, WrapperFactory).connect(factory).addCallback(results.append)
+    assert isinstance(inner.factory, WrapperFactory) and inner.factory.wrapped is factory
+    assert type(results[0]) is Protocol and results[0].factory is factory

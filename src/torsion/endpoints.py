@@ -22,6 +22,7 @@ from torsion._endpoints.stream import (
     TCP6ServerEndpoint,
     UNIXClientEndpoint,
     UNIXServerEndpoint,
+    _WrapperEndpoint,  # noqa: F401  (Twisted's private name, used by its tests)
     connectProtocol,
     wrapClientTLS,
     wrapServerTLS,
