@@ -931,3 +931,9 @@ def test_wrapper_write_type_errors(pki: PKI) -> None:
     assert c.getTcpNoDelay() == ct.getTcpNoDelay()  # forwarded to the lower transport
     assert not hasattr(c, "sendFileDescriptor")  # but descriptors cannot pass through TLS
     assert "TLS" in repr(c) and c.logPrefix() == "Peer (TLS)"
+
+
+def test_tls_is_supported() -> None:
+    # Twisted's ssl.supported (false there without pyOpenSSL): torsion's TLS is
+    # the standard library's, always present.
+    assert tssl.supported is True
