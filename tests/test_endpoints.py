@@ -793,3 +793,27 @@ def test_wrapper_endpoint_connects_through_the_wrapper_and_fires_with_the_inner_
     _WrapperEndpoint(inner, WrapperFactory).connect(factory).addCallback(results.append)
     assert isinstance(inner.factory, WrapperFactory) and inner.factory.wrapped is factory
     assert type(results[0]) is Protocol and results[0].factory is factory
+
+
+def test_twisteds_server_parser_classes_build_what_the_descriptions_build() -> None:
+    # Twisted's plugin-shaped parsers (private names its tests use); torsion
+    # loads no plugins, these only wrap serverFromString.
+    from torsion.endpoints import (
+        StandardIOEndpoint,
+        TCP6ServerEndpoint,
+        _StandardIOParser,
+        _SystemdParser,
+        _TCP6ServerParser,
+    )
+    from torsion.interfaces import IStreamServerEndpointStringParser
+
+    reactor = MemoryReactor()
+    parsers = (_SystemdParser(), _TCP6ServerParser(), _StandardIOParser())
+    assert [p.prefix for p in parsers] == ["systemd", "tcp6", "stdio"]
+    assert all(isinstance(p, IStreamServerEndpointStringParser) for p in parsers)
+    tcp6 = _TCP6ServerParser().parseStreamServer(reactor, "8080", interface="::1")
+    assert isinstance(tcp6, TCP6ServerEndpoint)
+    assert (tcp6._port, tcp6._interface) == (8080, "::1")
+    assert isinstance(_StandardIOParser().parseStreamServer(reactor), StandardIOEndpoint)
+    with pytest.raises(ValueError, match="domain"):
+        _SystemdParser().parseStreamServer(reactor, index="0")

@@ -10,7 +10,14 @@ TLS, host names), ``process`` (child processes and stdio), ``adopted``
 """
 
 from torsion._endpoints.adopted import AdoptedStreamServerEndpoint
-from torsion._endpoints.kinds import clientFromString, quoteStringArgument, serverFromString
+from torsion._endpoints.kinds import (  # noqa: F401  (the _-names: Twisted's, for its tests)
+    _StandardIOParser,
+    _SystemdParser,
+    _TCP6ServerParser,
+    clientFromString,
+    quoteStringArgument,
+    serverFromString,
+)
 from torsion._endpoints.process import ProcessEndpoint, StandardErrorBehavior, StandardIOEndpoint
 from torsion._endpoints.stream import (
     HostnameEndpoint,
