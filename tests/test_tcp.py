@@ -878,3 +878,33 @@ def test_stop_consuming_unregisters_the_producer_and_closes(reactor: Any, run: A
         yield port.stopListening()
 
     run(go())
+
+
+def test_transport_classes_default_to_the_global_reactor(
+    reactor: Any, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Twisted's tcp.Port, Connector and Connection take reactor=None: the global one.
+    from torsion import _global
+
+    monkeypatch.setattr(_global, "globalReactor", lambda: reactor)
+    server = CapturingFactory(Recorder)
+    port = tcp.Port(0, server, interface="127.0.0.1")
+    assert port.reactor is reactor
+    port.startListening()
+    connector = tcp.Connector("127.0.0.1", port.getHost().port, ClientFactory(), 30, None)
+    assert connector.reactor is reactor
+    a, b = socket.socketpair()
+    try:
+        assert tcp.Connection(a, Protocol()).reactor is reactor
+    finally:
+        a.close()
+        b.close()
+
+    @defer.inlineCallbacks
+    def go() -> Any:
+        client, serverProto = yield connectedPair(reactor, port, server)
+        client.transport.loseConnection()
+        yield serverProto.done
+        yield port.stopListening()
+
+    run(go())

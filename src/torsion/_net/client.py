@@ -23,7 +23,7 @@ import errno
 import socket
 from typing import Any
 
-from torsion import error
+from torsion import _global, error
 from torsion._net.stream import StreamConnection
 from torsion._util import strerror
 from torsion.failure import Failure
@@ -178,6 +178,8 @@ class BaseConnector:
 
     def __init__(self, factory: Any, timeout: float | None, reactor: Any) -> None:
         self.state = "disconnected"
+        if reactor is None:  # Twisted's default: the global reactor
+            reactor = _global.globalReactor()
         self.reactor = reactor
         self.factory = factory
         self.timeout = timeout

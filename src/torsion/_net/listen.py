@@ -22,7 +22,7 @@ import errno
 import socket
 from typing import Any
 
-from torsion import _log, error
+from torsion import _global, _log, error
 from torsion._net.stream import StreamConnection
 from torsion._util import CONNECTION_DONE
 from torsion.defer import Deferred, fail, succeed
@@ -92,6 +92,8 @@ class ListeningPort:
             raise TypeError(f"backlog must be an int, not {type(backlog).__name__}")
         self.factory = factory
         self.backlog = backlog
+        if reactor is None:  # Twisted's default: the global reactor
+            reactor = _global.globalReactor()
         self.reactor = reactor
         self.socket: socket.socket | None = None
         self.connected = False

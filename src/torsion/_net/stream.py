@@ -54,7 +54,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from torsion import _log, error
+from torsion import _global, _log, error
 from torsion._util import CONNECTION_DONE as _DONE
 from torsion._util import SEQUENCE_NOT_BYTES, logPrefixOf, toBytes
 from torsion.failure import Failure
@@ -110,7 +110,9 @@ class StreamConnection:
     #: Whether this side connected out (rather than accepted): the TLS client.
     _connectedOut = False
 
-    def __init__(self, sock: socket.socket, protocol: Any, reactor: Any) -> None:
+    def __init__(self, sock: socket.socket, protocol: Any, reactor: Any = None) -> None:
+        if reactor is None:  # Twisted's default: the global reactor
+            reactor = _global.globalReactor()
         self.socket = sock
         self._fd = sock.fileno()
         self._recv = sock.recv

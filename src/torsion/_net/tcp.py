@@ -93,7 +93,7 @@ class Client(ClientConnection, Connection):
     __slots__ = ()
 
     def __init__(
-        self, host: str, port: int, bindAddress: Any, connector: Connector, reactor: Any
+        self, host: str, port: int, bindAddress: Any, connector: Connector, reactor: Any = None
     ) -> None:
         family = socket.AF_INET6 if isIPv6Address(host) else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
@@ -150,7 +150,7 @@ class Connector(BaseConnector):
         factory: Any,
         timeout: float | None,
         bindAddress: Any,
-        reactor: Any,
+        reactor: Any = None,
     ) -> None:
         host = checkHost(host)
         if "%" in host and isIPv6Address(host):
