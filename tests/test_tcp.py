@@ -908,3 +908,31 @@ def test_transport_classes_default_to_the_global_reactor(
         yield port.stopListening()
 
     run(go())
+
+
+def test_client_logstr_and_port_disconnected_as_twisteds(reactor: Any, run: Any) -> None:
+    server = CapturingFactory(Recorder)
+    port = listen(reactor, server)
+    assert port.disconnected is False
+    made: Deferred[Any] = Deferred()
+
+    class Client(Recorder):
+        def connectionMade(self) -> None:
+            made.callback(self)
+
+    class Factory_(ClientFactory):
+        protocol = Client
+
+    connector = reactor.connectTCP("127.0.0.1", port.getHost().port, Factory_())
+    assert connector.transport.logstr == "Uninitialized"
+
+    @defer.inlineCallbacks
+    def go() -> Any:
+        client = yield made
+        assert client.transport.logstr == "Client,client"
+        client.transport.loseConnection()
+        yield (yield server.first).done
+        yield port.stopListening()
+        assert port.disconnected is True
+
+    run(go())

@@ -71,6 +71,15 @@ class ClientConnection(StreamConnection):
 
     _connectedOut = True
 
+    @property
+    def logstr(self) -> str:
+        """Twisted's log string of a client connection: ``Protocol,client`` once
+        connected, ``Uninitialized`` until then."""
+        protocol = self.protocol
+        if protocol is None:
+            return "closed,client" if self.disconnected else "Uninitialized"
+        return f"{type(protocol).__name__},client"
+
     def __init__(self, sock: socket.socket, connector: Any, reactor: Any) -> None:
         super().__init__(sock, None, reactor)
         self.connector = connector

@@ -98,6 +98,8 @@ class ListeningPort:
         self.socket: socket.socket | None = None
         self.connected = False
         self.disconnecting = False
+        #: True once the port has stopped listening (Twisted's attribute).
+        self.disconnected = False
         self._fd = -1
         #: The number the next accepted connection gets (Twisted's, from 0).
         self.sessionno = 0
@@ -150,6 +152,7 @@ class ListeningPort:
         self.factory.doStart()
         self.connected = True
         self.disconnecting = False
+        self.disconnected = False
         self._reading = True
         self.reactor.addReader(self)
 
@@ -257,6 +260,7 @@ class ListeningPort:
             return
         self.connected = False
         self.disconnecting = False
+        self.disconnected = True
         if self._paused is not None:
             self._paused.cancel()
             self._paused = None
