@@ -219,7 +219,6 @@ EXPECTED: dict[str, str] = {
     "ported_test.test_task.ReactTests.test_defaultReactor": "private",
     "ported_test.test_tcp.HalfCloseTests.testCloseWriteCloser": "private",
     "ported_test.test_tcp.LargeBufferTests.testWriter": "private",
-    "ported_test.test_tcp.LoopbackTests.test_closePortInProtocolFactory": "private",
     "ported_test.test_tcp.WriteDataTests.test_writer": "private",
     # zope
     "ported_internet_test.test_endpoints.SimpleHostnameResolverTests.test_resolveNameFailure": "zope",
@@ -348,7 +347,6 @@ EXPECTED: dict[str, str] = {
     "ported_test.test_defer.LogTests.test_chainedErrorCleanup": "logging",
     "ported_test.test_defer.LogTests.test_errorLogDebugInfo": "logging",
     "ported_test.test_defer.UtilTests.test_logErrorLogsErrorNoRepr": "logging",
-    "ported_test.test_tcp.LogTests.test_logstrClientSetup": "logging",
     # ordering
     "ported_test.test_defer.DeferredTests.test_circularChainException": "ordering",
     "ported_test.test_defer.DeferredTests.test_circularChainWarning": "ordering",
