@@ -817,3 +817,18 @@ def test_twisteds_server_parser_classes_build_what_the_descriptions_build() -> N
     assert isinstance(_StandardIOParser().parseStreamServer(reactor), StandardIOEndpoint)
     with pytest.raises(ValueError, match="domain"):
         _SystemdParser().parseStreamServer(reactor, index="0")
+
+
+def test_process_endpoint_spawns_with_twisteds_wrapping_process_protocol() -> None:
+    # endpoints._WrapIProtocol: Twisted's (private) name of the process
+    # protocol that drives the stream protocol, which its tests check for.
+    from torsion.endpoints import ProcessEndpoint, StandardErrorBehavior, _WrapIProtocol
+
+    reactor = MemoryReactor()
+    ep = ProcessEndpoint(reactor, b"/bin/true", errFlag=StandardErrorBehavior.DROP)
+    protocols: list[Any] = []
+    ep.connect(Factory.forProtocol(Protocol)).addCallback(protocols.append)
+    wrapper = reactor.processes[0][0]
+    assert isinstance(wrapper, _WrapIProtocol)
+    assert wrapper.protocol is protocols[0] and wrapper.executable == b"/bin/true"
+    assert wrapper.errFlag is StandardErrorBehavior.DROP

@@ -18,7 +18,12 @@ from torsion._endpoints.kinds import (  # noqa: F401  (the _-names: Twisted's, f
     quoteStringArgument,
     serverFromString,
 )
-from torsion._endpoints.process import ProcessEndpoint, StandardErrorBehavior, StandardIOEndpoint
+from torsion._endpoints.process import (  # noqa: F401  (_WrapIProtocol: Twisted's name)
+    ProcessEndpoint,
+    StandardErrorBehavior,
+    StandardIOEndpoint,
+    _WrapIProtocol,
+)
 from torsion._endpoints.stream import (
     HostnameEndpoint,
     SSL4ClientEndpoint,
