@@ -94,8 +94,6 @@ EXPECTED: dict[str, str] = {
     "ported_internet_test.test_endpoints.ParserTests.test_unknownType": "private",
     "ported_internet_test.test_endpoints.ParserTests.test_wantPIDUNIX": "private",
     "ported_internet_test.test_endpoints.ProcessEndpointTransportTests.test_extraneousAttributes": "private",
-    "ported_internet_test.test_endpoints.ProcessEndpointsTests.test_spawnProcess": "private",
-    "ported_internet_test.test_endpoints.ProcessEndpointsTests.test_wrappedProtocol": "private",
     "ported_internet_test.test_endpoints.StandardIOEndpointPluginTests.test_pluginDiscovery": "private",
     "ported_internet_test.test_endpoints.SystemdEndpointPluginTests.test_parseIndexStreamServerINET": "private",
     "ported_internet_test.test_endpoints.SystemdEndpointPluginTests.test_parseIndexStreamServerINET6": "private",
