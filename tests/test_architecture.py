@@ -213,7 +213,6 @@ MISSING_ON_PURPOSE = {
         "torsion.tcp",
         {
             "BaseClient": "Twisted's mixin tower; torsion's transports compose instead",
-            "Connection": "Twisted's mixin tower; torsion's transports compose instead",
             "makeBinding": "not yet",
         },
     ),
@@ -242,6 +241,10 @@ MISSING_ON_PURPOSE = {
         {},
     ),
     "twisted.python.threadpool": ("torsion.threadpool", {}),
+    "twisted.python.threadable": (
+        "torsion.threadable",
+        {"XLock": "Twisted's picklable lock, for its persisted objects; not provided"},
+    ),
     "twisted.python.log": ("torsion.log", {}),
     "twisted.logger": (
         "torsion.logger",

@@ -311,6 +311,19 @@ def test_chain_deferred() -> None:
     _consume(e)
 
 
+def test_chained_deferred_forgets_its_source_once_resolved() -> None:
+    # As Twisted: the chain is recorded (repr shows what it waits on) until
+    # the source fires, then dropped.
+    a: Deferred[None] = Deferred()
+    b: Deferred[None] = Deferred()
+    b.chainDeferred(a)
+    assert a._chainedTo is b
+    assert f"waiting on Deferred at {id(b):#x}" in repr(a)
+    b.callback(None)
+    assert a._chainedTo is None
+    assert "waiting on" not in repr(a)
+
+
 def test_chain_deferred_to_already_fired_target_fails() -> None:
     a: Deferred[int] = Deferred()
     b = succeed(1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -305,3 +305,20 @@ def test_queue_cancel_get() -> None:
     q.put(3)
     assert q.pending == [3]
     _consume(d)
+
+
+def test_timeout_fails_the_deferred_and_is_deprecated() -> None:
+    d: Deferred[object] = Deferred()
+    with pytest.warns(DeprecationWarning, match=r"torsion\.defer\.timeout was deprecated"):
+        defer.timeout(d)
+    failures: list[Any] = []
+    d.addErrback(failures.append)
+    assert failures[0].check(defer.TimeoutError)
+    assert failures[0].getErrorMessage() == "Callback timed out"
+
+
+def test_twisteds_deferredlist_type_names_for_annotations() -> None:
+    # Twisted's (private) aliases, which ported annotations import.
+    assert defer._DeferredListResultListT[int] == list[tuple[bool, int]]
+    assert defer._DeferredListSingleResultT[int] == tuple[int, int]
+    assert isinstance(defer._T, TypeVar)

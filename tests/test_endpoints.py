@@ -765,3 +765,70 @@ def test_systemd_environment(environ: dict[str, str], descriptors: Any, names: A
     assert _readEnvironment(env) == (descriptors, names)
     if descriptors:  # read once: children must not believe they were passed them
         assert env == {"OTHER": "kept"}
+
+
+def test_wrapper_endpoint_connects_through_the_wrapper_and_fires_with_the_inner_protocol() -> None:
+    # Twisted's private _WrapperEndpoint, which wrapClientTLS is made of.
+    from torsion.endpoints import _WrapperEndpoint
+
+    class Wrapper(Protocol):
+        def __init__(self, wrappedProtocol: Any) -> None:
+            self.wrappedProtocol = wrappedProtocol
+
+    class WrapperFactory(Factory):
+        def __init__(self, wrapped: Any) -> None:
+            self.wrapped = wrapped
+
+        def buildProtocol(self, addr: Any) -> Any:
+            return Wrapper(self.wrapped.buildProtocol(addr))
+
+    class Endpoint:
+        def connect(self, factory: Any) -> Deferred[Any]:
+            self.factory = factory
+            return defer.succeed(factory.buildProtocol(None))
+
+    inner = Endpoint()
+    factory = Factory.forProtocol(Protocol)
+    results: list[Any] = []
+    _WrapperEndpoint(inner, WrapperFactory).connect(factory).addCallback(results.append)
+    assert isinstance(inner.factory, WrapperFactory) and inner.factory.wrapped is factory
+    assert type(results[0]) is Protocol and results[0].factory is factory
+
+
+def test_twisteds_server_parser_classes_build_what_the_descriptions_build() -> None:
+    # Twisted's plugin-shaped parsers (private names its tests use); torsion
+    # loads no plugins, these only wrap serverFromString.
+    from torsion.endpoints import (
+        StandardIOEndpoint,
+        TCP6ServerEndpoint,
+        _StandardIOParser,
+        _SystemdParser,
+        _TCP6ServerParser,
+    )
+    from torsion.interfaces import IStreamServerEndpointStringParser
+
+    reactor = MemoryReactor()
+    parsers = (_SystemdParser(), _TCP6ServerParser(), _StandardIOParser())
+    assert [p.prefix for p in parsers] == ["systemd", "tcp6", "stdio"]
+    assert all(isinstance(p, IStreamServerEndpointStringParser) for p in parsers)
+    tcp6 = _TCP6ServerParser().parseStreamServer(reactor, "8080", interface="::1")
+    assert isinstance(tcp6, TCP6ServerEndpoint)
+    assert (tcp6._port, tcp6._interface) == (8080, "::1")
+    assert isinstance(_StandardIOParser().parseStreamServer(reactor), StandardIOEndpoint)
+    with pytest.raises(ValueError, match="domain"):
+        _SystemdParser().parseStreamServer(reactor, index="0")
+
+
+def test_process_endpoint_spawns_with_twisteds_wrapping_process_protocol() -> None:
+    # endpoints._WrapIProtocol: Twisted's (private) name of the process
+    # protocol that drives the stream protocol, which its tests check for.
+    from torsion.endpoints import ProcessEndpoint, StandardErrorBehavior, _WrapIProtocol
+
+    reactor = MemoryReactor()
+    ep = ProcessEndpoint(reactor, b"/bin/true", errFlag=StandardErrorBehavior.DROP)
+    protocols: list[Any] = []
+    ep.connect(Factory.forProtocol(Protocol)).addCallback(protocols.append)
+    wrapper = reactor.processes[0][0]
+    assert isinstance(wrapper, _WrapIProtocol)
+    assert wrapper.protocol is protocols[0] and wrapper.executable == b"/bin/true"
+    assert wrapper.errFlag is StandardErrorBehavior.DROP

@@ -384,3 +384,28 @@ def test_user_interfaces_can_take_the_metaclass() -> None:
     assert interfaces.verifyObject(IMine, mine) and IMine.implementedBy(Mine)
     assert IMine.names() == ["grow", "size"]
     assert not IMine.providedBy(SimpleNamespace(grow=print))
+
+
+def test_logging_context_tls_and_parser_interfaces(reactor: Any) -> None:
+    # Twisted's ILoggingContext: protocols, factories, ports and transports name
+    # themselves with logPrefix().
+    port = reactor.listenTCP(0, Factory.forProtocol(Protocol), interface="127.0.0.1")
+    try:
+        for obj in (Protocol(), Factory(), port):
+            assert isinstance(obj, interfaces.ILoggingContext), obj
+    finally:
+        port.stopListening()
+
+    class Listener:
+        def handshakeCompleted(self) -> None:
+            pass
+
+    class Parser:
+        prefix = "mine"
+
+        def parseStreamServer(self, reactor: Any, *args: Any, **kwargs: Any) -> Any:
+            return None
+
+    assert isinstance(Listener(), interfaces.IHandshakeListener)
+    assert not isinstance(Protocol(), interfaces.IHandshakeListener)
+    assert isinstance(Parser(), interfaces.IStreamServerEndpointStringParser)

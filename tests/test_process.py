@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from torsion import defer, error
+from torsion import address, defer, error
 from torsion._process import reap as _process_reap
 from torsion._process.addresses import ProcessAddress
 from torsion.endpoints import ProcessEndpoint, StandardErrorBehavior
@@ -696,6 +696,7 @@ def test_process_endpoint(reactor: Any, run: Any) -> None:
     assert isinstance(proto, StreamRecorder) and proto.factory is factory
     assert proto.transport.pid is not None
     assert proto.transport.getHost() == ProcessAddress()
+    assert isinstance(proto.transport.getPeer(), address._ProcessAddress)  # Twisted's name
     proto.transport.write(b"through the endpoint")
     proto.transport.closeStdin()
     reason = run(proto.lost)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from torsion import defer, error
+from torsion import defer, error, tcp
 from torsion.address import IPv4Address, IPv6Address
 from torsion.defer import Deferred
 from torsion.failure import Failure
@@ -440,24 +440,33 @@ def test_ipv6(reactor: Any, run: Any) -> None:
     run(go())
 
 
+@defer.inlineCallbacks
+def connectedPair(reactor: Any, port: Any, server: CapturingFactory) -> Any:
+    """A Recorder connected to ``port``, and the protocol ``server`` built for it."""
+    client = yield ClientCreator(reactor, Recorder).connectTCP("127.0.0.1", port.getHost().port)
+    serverProto = yield server.first
+    return client, serverProto
+
+
 def test_addresses_and_tcp_options(reactor: Any, run: Any) -> None:
     server = CapturingFactory(Recorder)
     port = listen(reactor, server)
 
     @defer.inlineCallbacks
     def go() -> Any:
-        client = yield ClientCreator(reactor, Recorder).connectTCP(
-            "127.0.0.1", port.getHost().port
-        )
-        serverProto = yield server.first
+        client, serverProto = yield connectedPair(reactor, port, server)
         t = client.transport
         assert t.getPeer() == IPv4Address("TCP", "127.0.0.1", port.getHost().port)
         assert serverProto.transport.getPeer() == t.getHost()
-        # Twisted's forms for a server connection: repr and log string.
-        sessionno = serverProto.transport.sessionno
-        assert sessionno == 1
-        assert str(serverProto.transport) == f"<Recorder #1 on {port.getHost().port}>"
-        assert serverProto.transport.logstr == "Recorder,1,127.0.0.1"
+        # Both ends are Twisted's tcp.Connection (Server and Client).
+        assert isinstance(t, tcp.Client) and isinstance(serverProto.transport, tcp.Server)
+        assert isinstance(t, tcp.Connection) and isinstance(serverProto.transport, tcp.Connection)
+        # Twisted's forms for a server connection: repr and log string; the
+        # port numbers its connections from 0, as Twisted's does.
+        assert serverProto.transport.sessionno == 0
+        assert port.sessionno == 1
+        assert str(serverProto.transport) == f"<Recorder #0 on {port.getHost().port}>"
+        assert serverProto.transport.logstr == "Recorder,0,127.0.0.1"
         assert t.getTcpNoDelay() is True
         t.setTcpNoDelay(False)
         assert t.getTcpNoDelay() is False
@@ -772,3 +781,135 @@ def test_accept_survives_emfile_without_spinning(reactor: Any, run: Any) -> None
         port.stopListening()
     # Spinning would mean thousands of turns in 0.3 s.
     assert iterations[0] < 200
+
+
+class ActionProducer:
+    """A producer that records what the transport asks of it."""
+
+    def __init__(self) -> None:
+        self.actions: list[str] = []
+
+    def pauseProducing(self) -> None:
+        self.actions.append("pause")
+
+    def resumeProducing(self) -> None:
+        self.actions.append("resume")
+
+    def stopProducing(self) -> None:
+        self.actions.append("stop")
+
+
+def test_a_large_write_pauses_a_streaming_producer_until_writable(reactor: Any, run: Any) -> None:
+    # As in Twisted (whose transports queue every write until the next turn):
+    # more than bufferSize bytes handed over at once pause a streaming
+    # producer, even when the kernel took them all, and it is resumed once
+    # the socket is writable again.
+    server = CapturingFactory(Recorder)
+    port = listen(reactor, server)
+
+    @defer.inlineCallbacks
+    def go() -> Any:
+        client, serverProto = yield connectedPair(reactor, port, server)
+        t = client.transport
+        producer = ActionProducer()
+        t.registerProducer(producer, True)
+        t.bufferSize = 500
+        t.write(b"y" * 400)  # within bufferSize: no pause
+        assert producer.actions == []
+        t.writeSequence([b"x" * 50] * 20)
+        assert producer.actions == ["pause"]
+        for _ in range(100):
+            if producer.actions != ["pause"]:
+                break
+            yield deferLater(reactor, 0)
+        assert producer.actions == ["pause", "resume"]
+        while len(serverProto.received()) < 1400:
+            yield deferLater(reactor, 0.001)
+        t.unregisterProducer()
+        t.loseConnection()
+        yield client.done
+        yield port.stopListening()
+
+    run(go())
+
+
+def test_stop_consuming_unregisters_the_producer_and_closes(reactor: Any, run: Any) -> None:
+    server = CapturingFactory(Recorder)
+    port = listen(reactor, server)
+
+    @defer.inlineCallbacks
+    def go() -> Any:
+        client, serverProto = yield connectedPair(reactor, port, server)
+        t = client.transport
+        producer = ActionProducer()
+        t.registerProducer(producer, False)
+        assert producer.actions == ["resume"]
+        t.write(b"last")
+        t.stopConsuming()
+        assert t.producer is None
+        reason = yield client.done
+        assert reason.check(error.ConnectionDone)
+        assert producer.actions == ["resume"]  # unregistered: neither resumed nor stopped
+        yield serverProto.done
+        assert serverProto.received() == b"last"
+        yield port.stopListening()
+
+    run(go())
+
+
+def test_transport_classes_default_to_the_global_reactor(
+    reactor: Any, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Twisted's tcp.Port, Connector and Connection take reactor=None: the global one.
+    from torsion import _global
+
+    monkeypatch.setattr(_global, "globalReactor", lambda: reactor)
+    server = CapturingFactory(Recorder)
+    port = tcp.Port(0, server, interface="127.0.0.1")
+    assert port.reactor is reactor
+    port.startListening()
+    connector = tcp.Connector("127.0.0.1", port.getHost().port, ClientFactory(), 30, None)
+    assert connector.reactor is reactor
+    a, b = socket.socketpair()
+    try:
+        assert tcp.Connection(a, Protocol()).reactor is reactor
+    finally:
+        a.close()
+        b.close()
+
+    @defer.inlineCallbacks
+    def go() -> Any:
+        client, serverProto = yield connectedPair(reactor, port, server)
+        client.transport.loseConnection()
+        yield serverProto.done
+        yield port.stopListening()
+
+    run(go())
+
+
+def test_client_logstr_and_port_disconnected_as_twisteds(reactor: Any, run: Any) -> None:
+    server = CapturingFactory(Recorder)
+    port = listen(reactor, server)
+    assert port.disconnected is False
+    made: Deferred[Any] = Deferred()
+
+    class Client(Recorder):
+        def connectionMade(self) -> None:
+            made.callback(self)
+
+    class Factory_(ClientFactory):
+        protocol = Client
+
+    connector = reactor.connectTCP("127.0.0.1", port.getHost().port, Factory_())
+    assert connector.transport.logstr == "Uninitialized"
+
+    @defer.inlineCallbacks
+    def go() -> Any:
+        client = yield made
+        assert client.transport.logstr == "Client,client"
+        client.transport.loseConnection()
+        yield (yield server.first).done
+        yield port.stopListening()
+        assert port.disconnected is True
+
+    run(go())

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from torsion import defer, error, threads
+from torsion import defer, error, task, threadable, threads
 from torsion.defer import Deferred
 from torsion.threadpool import ThreadPool
 
@@ -202,3 +202,30 @@ def test_defer_to_thread_uses_global_reactor_pool() -> None:
         env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"},
     )
     assert out.stdout.strip() == "6", out.stderr
+
+
+def test_threadpool_current_thread_is_deprecated_as_in_twisted() -> None:
+    with pytest.warns(DeprecationWarning) as caught:
+        assert ThreadPool.currentThread() is threading.current_thread()
+    assert str(caught[0].message) == (
+        "torsion.threadpool.ThreadPool.currentThread was deprecated in Twisted 22.1.0; "
+        "please use threading.current_thread instead"
+    )
+
+
+def test_a_running_reactor_registers_its_thread_as_the_io_thread(
+    reactor: Any, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As Twisted's reactors do with twisted.python.threadable.
+    monkeypatch.setattr(threadable, "ioThread", None)
+    assert not threadable.isInIOThread()
+
+    @defer.inlineCallbacks
+    def go() -> Any:
+        inLoop = yield task.deferLater(reactor, 0, threadable.isInIOThread)
+        pool = reactor.getThreadPool()
+        inPool = yield threads.deferToThreadPool(reactor, pool, threadable.isInIOThread)
+        return inLoop, inPool
+
+    assert run(go()) == (True, False)
+    assert threadable.getThreadID() == threading.get_ident()

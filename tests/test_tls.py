@@ -925,9 +925,15 @@ def test_wrapper_write_type_errors(pki: PKI) -> None:
     c, _, _, _, ct, _ = _pair(pki, pki.clientOptions())
     with pytest.raises(TypeError, match="must be bytes"):
         c.write("text")
-    with pytest.raises(TypeError, match="bytes only"):
+    with pytest.raises(TypeError, match=r"^Data must be bytes$"):  # Twisted's text
         c.writeSequence([b"ok", "text"])
     assert c.getPeer() == ct.getPeer() and c.getHost() == ct.getHost()
     assert c.getTcpNoDelay() == ct.getTcpNoDelay()  # forwarded to the lower transport
     assert not hasattr(c, "sendFileDescriptor")  # but descriptors cannot pass through TLS
     assert "TLS" in repr(c) and c.logPrefix() == "Peer (TLS)"
+
+
+def test_tls_is_supported() -> None:
+    # Twisted's ssl.supported (false there without pyOpenSSL): torsion's TLS is
+    # the standard library's, always present.
+    assert tssl.supported is True

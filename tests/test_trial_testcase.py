@@ -211,8 +211,10 @@ def test_open_listening_port_and_connection_are_reported_and_closed() -> None:
     assert results.kinds() == {"successes": 1, "errors": 1}
     text = results.texts()
     assert "Selectables" in text
-    assert f"<Factory on {ports[0]}>" in text and f"<Protocol #1 on {ports[0]}>" in text
-    assert "<Client fd=" in text
+    assert f"<Factory on {ports[0]}>" in text and "<Client fd=" in text
+    # The server's connection prints as Twisted's, with the port it came from
+    # even though the janitor has closed that port by then.
+    assert f"<Protocol #0 on {ports[0]}>" in text
     assert not reactor.getReaders() and not reactor.getWriters()
 
 

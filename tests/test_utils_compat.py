@@ -1,5 +1,5 @@
 """utils.runWithWarningsSuppressed / suppressWarnings, getProcessOutputAndValue(stdinBytes=),
-and protocol.FileWrapper."""
+and protocol.FileWrapper and the consumer/protocol adapters."""
 
 from __future__ import annotations
 
@@ -12,7 +12,12 @@ from typing import Any
 import pytest
 
 from torsion import defer, utils
-from torsion.protocol import FileWrapper
+from torsion.protocol import (
+    ConsumerToProtocolAdapter,
+    FileWrapper,
+    Protocol,
+    ProtocolToConsumerAdapter,
+)
 
 SH = shutil.which("sh") or "/bin/sh"
 
@@ -134,3 +139,29 @@ def test_filewrapper_handleException_can_be_overridden() -> None:
     f.close()
     Quiet(f).write(b"x")
     assert seen == ["handled"]
+
+
+# -- ProtocolToConsumerAdapter, ConsumerToProtocolAdapter -----------------------
+
+
+def test_a_protocol_as_a_consumer_receives_what_is_written() -> None:
+    received: list[bytes] = []
+    p = Protocol()
+    p.dataReceived = received.append  # type: ignore[method-assign]
+    consumer = ProtocolToConsumerAdapter(p)
+    assert consumer.original is p
+    consumer.registerProducer(object(), True)  # accepted, and ignored
+    consumer.write(b"hello")
+    consumer.unregisterProducer()
+    assert received == [b"hello"]
+
+
+def test_a_consumer_as_a_protocol_writes_what_it_receives() -> None:
+    consumer = io.BytesIO()
+    protocol = ConsumerToProtocolAdapter(consumer)
+    assert protocol.original is consumer
+    protocol.makeConnection(object())
+    protocol.connectionMade()
+    protocol.dataReceived(b"hello")
+    protocol.connectionLost(None)
+    assert consumer.getvalue() == b"hello"

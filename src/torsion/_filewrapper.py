@@ -1,4 +1,11 @@
-"""``protocol.FileWrapper``: a file object dressed as a transport, for debugging protocols."""
+"""Objects dressed as others, for ``torsion.protocol``.
+
+``FileWrapper``: a file object dressed as a transport, for debugging
+protocols.  ``ProtocolToConsumerAdapter`` and ``ConsumerToProtocolAdapter``:
+a protocol as a consumer (what is written to it is received) and a consumer
+as a protocol (what is received is written to it), as Twisted's adapters of
+the same names (which zope registers; here they are plain wrappers).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,7 @@ from typing import Any
 
 from torsion import _log
 
-__all__ = ["FileWrapper"]
+__all__ = ["ConsumerToProtocolAdapter", "FileWrapper", "ProtocolToConsumerAdapter"]
 
 
 class FileWrapper:
@@ -77,3 +84,38 @@ class FileWrapper:
 
     def stopProducing(self) -> None:
         self.loseConnection()
+
+
+class ProtocolToConsumerAdapter:
+    """A consumer that hands what is written to it to ``original.dataReceived``."""
+
+    def __init__(self, original: Any) -> None:
+        self.original = original
+
+    def write(self, data: bytes) -> None:
+        self.original.dataReceived(data)
+
+    def registerProducer(self, producer: Any, streaming: bool) -> None:
+        pass
+
+    def unregisterProducer(self) -> None:
+        pass
+
+
+class ConsumerToProtocolAdapter:
+    """A protocol that writes what it receives to the consumer ``original``."""
+
+    def __init__(self, original: Any) -> None:
+        self.original = original
+
+    def dataReceived(self, data: bytes) -> None:
+        self.original.write(data)
+
+    def connectionLost(self, reason: Any) -> None:
+        pass
+
+    def makeConnection(self, transport: Any) -> None:
+        pass
+
+    def connectionMade(self) -> None:
+        pass

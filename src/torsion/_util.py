@@ -20,6 +20,7 @@ from torsion.failure import Failure
 __all__ = [
     "CONNECTION_DONE",
     "NO_KEYWORDS",
+    "SEQUENCE_NOT_BYTES",
     "checkHost",
     "checkPort",
     "isIPv4Address",
@@ -108,6 +109,10 @@ def checkHost(host: Any, what: str = "host") -> str:
     if "\x00" in host:
         raise error.InvalidAddressError(f"{what} contains a NUL byte: {host!r}")
     return host
+
+
+#: What ``writeSequence`` says when an item is not bytes: Twisted's exact text.
+SEQUENCE_NOT_BYTES = "Data must be bytes"
 
 
 def toBytes(data: Any) -> bytes:

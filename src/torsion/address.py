@@ -72,3 +72,20 @@ class UNIXAddress:
 
     def __hash__(self) -> int:
         return hash(("UNIX", self.name))
+
+
+class _NoAddress:
+    """An address with nothing to say: all instances of a class are equal."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class _ProcessAddress(_NoAddress):
+    """The address of either end of a process transport (Twisted's private name)."""

@@ -4,12 +4,12 @@ The implementation lives in ``torsion._defer``: ``core`` (Deferred, its
 callback runner, unhandled-error reporting, asyncio interop), ``inline``
 (inlineCallbacks and coroutines), ``tools`` (DeferredList, race, locks,
 queues), ``errors`` and ``fslock`` (DeferredFilesystemLock).  This module
-only gathers the public names.
+only gathers the public names, and three private type names of Twisted's
+(``_T``, ``_DeferredListResultListT``, ``_DeferredListSingleResultT``) that
+ported annotations import.
 """
 
 from __future__ import annotations
-
-from typing import TypeVar
 
 from torsion._defer.core import (
     Deferred,
@@ -33,6 +33,7 @@ from torsion._defer.errors import (
 )
 from torsion._defer.fslock import DeferredFilesystemLock
 from torsion._defer.inline import ensureDeferred, inlineCallbacks, returnValue
+from torsion._defer.tools import _T as _T
 from torsion._defer.tools import (
     FAILURE,
     SUCCESS,
@@ -45,16 +46,12 @@ from torsion._defer.tools import (
     logError,
     maybeDeferred,
     race,
+    timeout,
 )
+from torsion._defer.tools import _DeferredListResultListT as _DeferredListResultListT
+from torsion._defer.tools import _DeferredListSingleResultT as _DeferredListSingleResultT
 from torsion._util import publish
 from torsion.failure import Failure
-
-# Typing helpers under Twisted's (private) names, for ported annotations: a
-# value's type, and the shapes of a DeferredList's result (per-Deferred
-# (success, value) pairs, or fireOnOneCallback's (value, index)).
-_T = TypeVar("_T")
-_DeferredListResultListT = list[tuple[bool, _T]]
-_DeferredListSingleResultT = tuple[_T, int]
 
 __all__ = [
     "FAILURE",
@@ -89,6 +86,7 @@ __all__ = [
     "returnValue",
     "setDebugging",
     "succeed",
+    "timeout",
 ]
 
 publish(globals(), __all__)

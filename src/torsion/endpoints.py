@@ -10,8 +10,20 @@ TLS, host names), ``process`` (child processes and stdio), ``adopted``
 """
 
 from torsion._endpoints.adopted import AdoptedStreamServerEndpoint
-from torsion._endpoints.kinds import clientFromString, quoteStringArgument, serverFromString
-from torsion._endpoints.process import ProcessEndpoint, StandardErrorBehavior, StandardIOEndpoint
+from torsion._endpoints.kinds import (  # noqa: F401  (the _-names: Twisted's, for its tests)
+    _StandardIOParser,
+    _SystemdParser,
+    _TCP6ServerParser,
+    clientFromString,
+    quoteStringArgument,
+    serverFromString,
+)
+from torsion._endpoints.process import (  # noqa: F401  (_WrapIProtocol: Twisted's name)
+    ProcessEndpoint,
+    StandardErrorBehavior,
+    StandardIOEndpoint,
+    _WrapIProtocol,
+)
 from torsion._endpoints.stream import (
     HostnameEndpoint,
     SSL4ClientEndpoint,
@@ -22,6 +34,7 @@ from torsion._endpoints.stream import (
     TCP6ServerEndpoint,
     UNIXClientEndpoint,
     UNIXServerEndpoint,
+    _WrapperEndpoint,  # noqa: F401  (Twisted's private name, used by its tests)
     connectProtocol,
     wrapClientTLS,
     wrapServerTLS,

@@ -883,6 +883,26 @@ class ILoggingContext(Protocol):
         ...
 
 
+@runtime_checkable
+class IHandshakeListener(Protocol):
+    """A protocol told when the TLS handshake of its connection has completed."""
+
+    def handshakeCompleted(self) -> None:
+        """Called once, when the TLS handshake has completed (certificates are known)."""
+        ...
+
+
+@runtime_checkable
+class IStreamServerEndpointStringParser(Protocol):
+    """The shape of Twisted's endpoint-description plugins (torsion loads none)."""
+
+    prefix: str
+
+    def parseStreamServer(self, reactor: Any, *args: Any, **kwargs: Any) -> Any:
+        """The server endpoint for a description's arguments (after ``prefix:``)."""
+        ...
+
+
 from torsion import address as _addresses  # noqa: E402
 from torsion._zopecompat import (  # noqa: E402
     BrokenImplementation,
@@ -900,7 +920,9 @@ for _name in _addresses.__all__:  # IAddress has no members: torsion's addresses
     implementer(IAddress)(getattr(_addresses, _name))
 __all__ += [
     "BrokenImplementation",
+    "IHandshakeListener",
     "ILoggingContext",
+    "IStreamServerEndpointStringParser",
     "InterfaceClass",
     "alsoProvides",
     "directlyProvides",

@@ -12,7 +12,7 @@ import random
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from torsion import _log, error
-from torsion._filewrapper import FileWrapper
+from torsion._filewrapper import ConsumerToProtocolAdapter, FileWrapper, ProtocolToConsumerAdapter
 from torsion._global import globalReactor
 from torsion.failure import Failure
 
@@ -41,11 +41,13 @@ __all__ = [
     "ClientCreator",
     "ClientFactory",
     "ConnectedDatagramProtocol",
+    "ConsumerToProtocolAdapter",
     "DatagramProtocol",
     "Factory",
     "FileWrapper",
     "ProcessProtocol",
     "Protocol",
+    "ProtocolToConsumerAdapter",
     "ReconnectingClientFactory",
     "ServerFactory",
     "connectionDone",

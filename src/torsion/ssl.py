@@ -89,3 +89,7 @@ __all__ = [
 ]
 
 publish(globals(), __all__)
+
+#: Whether TLS is available: always, with the standard library's ``ssl``
+#: (Twisted's is false without pyOpenSSL).
+supported = True

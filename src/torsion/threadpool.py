@@ -9,6 +9,7 @@ stopped pool leaves no thread behind.  Work queued before ``start()`` waits.
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Callable
 from queue import SimpleQueue
 from typing import Any
@@ -39,6 +40,17 @@ class ThreadPool:
         self._lock = threading.Lock()
         self._idle = 0
         self._pending = 0
+
+    @staticmethod
+    def currentThread() -> threading.Thread:
+        """``threading.current_thread()``; deprecated, with Twisted's warning (since 22.1)."""
+        warnings.warn(
+            f"{__name__}.ThreadPool.currentThread was deprecated in Twisted 22.1.0; "
+            "please use threading.current_thread instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return threading.current_thread()
 
     def start(self) -> None:
         """Start running queued work (and start ``min`` workers)."""

@@ -38,7 +38,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from torsion import _log, error
+from torsion import _log, error, threadable
 from torsion._core.backends import ERROR, READ, WRITE
 from torsion._core.events import ThreePhaseEvent
 from torsion._core.signals import ShutdownSignals
@@ -355,6 +355,7 @@ class ReactorCore:
         self._started = True
         self._stopped = False
         self._ioThread = threading.get_ident()
+        threadable.registerAsIOThread()
         self.fireSystemEvent("startup")
 
     def _reallyStartRunning(self) -> None:

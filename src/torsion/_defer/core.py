@@ -605,6 +605,8 @@ class Deferred(Generic[_T]):
                                     else:
                                         args.called = True
                                         args._canceller = None
+                                        if kw is _CHAIN:  # the chain is resolved: forget it
+                                            args._chainedTo = None
                                     args.result = value
                                     value = None
                                     if args.callbacks or args.paused or failed:

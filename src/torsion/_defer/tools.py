@@ -9,13 +9,20 @@ resource is available; cancelling a waiting Deferred withdraws its request.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from types import CoroutineType, TracebackType
 from typing import Any, Generic, ParamSpec, TypeVar
 
 from torsion import _log
 from torsion._defer.core import Deferred, _logger, fail, succeed
-from torsion._defer.errors import FailureGroup, FirstError, QueueOverflow, QueueUnderflow
+from torsion._defer.errors import (
+    FailureGroup,
+    FirstError,
+    QueueOverflow,
+    QueueUnderflow,
+    TimeoutError,
+)
 from torsion.failure import Failure
 
 __all__ = [
@@ -28,6 +35,7 @@ __all__ = [
     "logError",
     "maybeDeferred",
     "race",
+    "timeout",
 ]
 
 _T = TypeVar("_T")
@@ -35,6 +43,23 @@ _P = ParamSpec("_P")
 
 SUCCESS = True
 FAILURE = False
+
+# DeferredList's result types under Twisted's names, which ported annotations
+# use: ``(result, index)`` with fireOnOneCallback, else ``[(success, result)]``.
+_DeferredListSingleResultT = tuple[_T, int]
+_DeferredListResultItemT = tuple[bool, _T]
+_DeferredListResultListT = list[_DeferredListResultItemT[_T]]
+
+
+def timeout(deferred: Deferred[object]) -> None:
+    """Fail ``deferred`` with TimeoutError; deprecated, as in Twisted (use ``addTimeout``)."""
+    warnings.warn(
+        "torsion.defer.timeout was deprecated in Twisted 17.1.0; "
+        "please use torsion.defer.Deferred.addTimeout instead",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    deferred.errback(Failure(TimeoutError("Callback timed out")))
 
 
 def maybeDeferred(f: Callable[_P, Any], *args: _P.args, **kwargs: _P.kwargs) -> Deferred[Any]:

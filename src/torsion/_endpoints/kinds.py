@@ -85,6 +85,34 @@ def serverFromString(reactor: Any, description: str) -> Any:
     return parseServer(reactor, description)
 
 
+class _ServerParser:
+    """One server type in the shape of Twisted's endpoint plugins
+    (``IStreamServerEndpointStringParser``): ``prefix``, and
+    ``parseStreamServer(reactor, *args, **kwargs)`` with the description's
+    arguments.  torsion discovers no plugins; Twisted's names for the
+    systemd, tcp6 and stdio parsers are these subclasses."""
+
+    prefix = ""
+
+    def parseStreamServer(self, reactor: Any, *args: Any, **kwargs: Any) -> Any:
+        """The endpoint ``serverFromString`` builds from ``prefix:args:key=value``."""
+        parts = [self.prefix, *(quoteStringArgument(str(a)) for a in args)]
+        parts += [f"{k}={quoteStringArgument(str(v))}" for k, v in kwargs.items()]
+        return serverFromString(reactor, ":".join(parts))
+
+
+class _SystemdParser(_ServerParser):
+    prefix = "systemd"
+
+
+class _TCP6ServerParser(_ServerParser):
+    prefix = "tcp6"
+
+
+class _StandardIOParser(_ServerParser):
+    prefix = "stdio"
+
+
 def clientFromString(reactor: Any, description: str) -> Any:
     """A client endpoint from a description such as ``"tcp:host=example.org:port=80"``.
 

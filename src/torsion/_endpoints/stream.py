@@ -712,24 +712,33 @@ class SSL4ClientEndpoint(TCP4ClientEndpoint):
         )
 
 
-class _TLSClientEndpoint:
+class _WrapperEndpoint:
+    """Connects ``wrappedEndpoint`` with ``wrapperFactory(factory)``; fires with the
+    protocol the wrapper wraps (``wrappedProtocol``).  Twisted's private name."""
+
+    def __init__(self, wrappedEndpoint: Any, wrapperFactory: Callable[[Any], Any]) -> None:
+        self._wrappedEndpoint = wrappedEndpoint
+        self._wrapperFactory = wrapperFactory
+
+    def connect(self, protocolFactory: Any) -> defer.Deferred[Any]:
+        """Connect the wrapped endpoint through the wrapper; fires with the user's protocol."""
+        d = self._wrappedEndpoint.connect(self._wrapperFactory(protocolFactory))
+        d.addCallback(lambda wrapper: wrapper.wrappedProtocol)
+        return d  # type: ignore[no-any-return]
+
+
+class _TLSClientEndpoint(_WrapperEndpoint):
     """``wrapClientTLS``'s endpoint: TLS started over whatever ``wrapped`` connects."""
 
     def __init__(self, connectionCreator: Any, wrappedEndpoint: Any, clock: Any = None) -> None:
+        super().__init__(wrappedEndpoint, self._tlsFactory)
         self._connectionCreator = connectionCreator
-        self._wrappedEndpoint = wrappedEndpoint
         self._clock = clock
 
-    def connect(self, protocolFactory: Any) -> defer.Deferred[Any]:
-        """Connect the wrapped endpoint with TLS on top; fires with the user's protocol."""
+    def _tlsFactory(self, protocolFactory: Any) -> Any:
         from torsion._tls.protocol import TLSMemoryBIOFactory
 
-        tlsFactory = TLSMemoryBIOFactory(
-            self._connectionCreator, True, protocolFactory, self._clock
-        )
-        d = self._wrappedEndpoint.connect(tlsFactory)
-        d.addCallback(lambda tlsProtocol: tlsProtocol.wrappedProtocol)
-        return d  # type: ignore[no-any-return]
+        return TLSMemoryBIOFactory(self._connectionCreator, True, protocolFactory, self._clock)
 
 
 class _TLSServerEndpoint:

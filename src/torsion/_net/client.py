@@ -23,7 +23,7 @@ import errno
 import socket
 from typing import Any
 
-from torsion import error
+from torsion import _global, error
 from torsion._net.stream import StreamConnection
 from torsion._util import strerror
 from torsion.failure import Failure
@@ -70,6 +70,15 @@ class ClientConnection(StreamConnection):
     __slots__ = ("_connecting", "_pendingCall", "connector", "realAddress")
 
     _connectedOut = True
+
+    @property
+    def logstr(self) -> str:
+        """Twisted's log string of a client connection: ``Protocol,client`` once
+        connected, ``Uninitialized`` until then."""
+        protocol = self.protocol
+        if protocol is None:
+            return "closed,client" if self.disconnected else "Uninitialized"
+        return f"{type(protocol).__name__},client"
 
     def __init__(self, sock: socket.socket, connector: Any, reactor: Any) -> None:
         super().__init__(sock, None, reactor)
@@ -178,6 +187,8 @@ class BaseConnector:
 
     def __init__(self, factory: Any, timeout: float | None, reactor: Any) -> None:
         self.state = "disconnected"
+        if reactor is None:  # Twisted's default: the global reactor
+            reactor = _global.globalReactor()
         self.reactor = reactor
         self.factory = factory
         self.timeout = timeout

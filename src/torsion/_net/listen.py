@@ -22,7 +22,7 @@ import errno
 import socket
 from typing import Any
 
-from torsion import _log, error
+from torsion import _global, _log, error
 from torsion._net.stream import StreamConnection
 from torsion._util import CONNECTION_DONE
 from torsion.defer import Deferred, fail, succeed
@@ -36,7 +36,7 @@ _ACCEPT_SKIP_ERRNOS = {errno.ECONNABORTED, errno.EPROTO, errno.EPERM, errno.EINT
 class AcceptedConnection(StreamConnection):
     """The transport of a connection accepted by a listening port."""
 
-    __slots__ = ("_on", "_peer", "server", "sessionno")
+    __slots__ = ("_peer", "_portWhere", "server", "sessionno")
 
     def __init__(
         self,
@@ -51,16 +51,18 @@ class AcceptedConnection(StreamConnection):
         self._peer = peer
         self.server = server
         self.sessionno = sessionno
-        # Where the port listened, for repr (kept: the port may close first).
-        self._on: Any = None if server is None else server._where()
+        # Where the port listened when it accepted this connection: the repr
+        # keeps saying so after the port stops, as Twisted's does.
+        self._portWhere = None if server is None else server._where()
 
     def __repr__(self) -> str:
         # Twisted's form: the protocol's class, the session number, and where the
         # port listens (its port number, or its path).
         protocol = self.protocol
         name = "closed" if protocol is None else type(protocol).__name__
-        where = self._on
-        if where is None:  # adopted (adoptStreamConnection): no port, so the local address
+        if self.server is not None:
+            where = self._portWhere
+        else:  # adopted (adoptStreamConnection): no port, so the local address
             host = self.getHost()
             where = getattr(host, "port", None) or repr(getattr(host, "name", ""))
         return f"<{name} #{self.sessionno} on {where}>"
@@ -90,12 +92,17 @@ class ListeningPort:
             raise TypeError(f"backlog must be an int, not {type(backlog).__name__}")
         self.factory = factory
         self.backlog = backlog
+        if reactor is None:  # Twisted's default: the global reactor
+            reactor = _global.globalReactor()
         self.reactor = reactor
         self.socket: socket.socket | None = None
         self.connected = False
         self.disconnecting = False
+        #: True once the port has stopped listening (Twisted's attribute).
+        self.disconnected = False
         self._fd = -1
-        self._sessionno = 0
+        #: The number the next accepted connection gets (Twisted's, from 0).
+        self.sessionno = 0
         self._paused: Any = None
         self._pause = self._pauseMin
         self._reading = True
@@ -145,6 +152,7 @@ class ListeningPort:
         self.factory.doStart()
         self.connected = True
         self.disconnecting = False
+        self.disconnected = False
         self._reading = True
         self.reactor.addReader(self)
 
@@ -188,8 +196,9 @@ class ListeningPort:
             if protocol is None:
                 sock.close()
                 continue
-            self._sessionno += 1
-            transport = transportClass(sock, protocol, peer, self, self._sessionno, reactor)
+            sessionno = self.sessionno
+            self.sessionno = sessionno + 1
+            transport = transportClass(sock, protocol, peer, self, sessionno, reactor)
             transport._startProtocol()
 
     def _pauseAccepting(self, e: OSError) -> None:
@@ -251,6 +260,7 @@ class ListeningPort:
             return
         self.connected = False
         self.disconnecting = False
+        self.disconnected = True
         if self._paused is not None:
             self._paused.cancel()
             self._paused = None

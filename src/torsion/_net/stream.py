@@ -33,7 +33,9 @@ longer reach the peer (after a send error, ``abortConnection``, a completed
 half-close, or the close).
 
 Flow control: a streaming (push) producer is paused when more than
-``bufferSize`` bytes are queued and resumed once the queue is empty; a pull
+``bufferSize`` bytes are queued, or handed to one ``write`` (even if all
+were sent at once: Twisted queues every write, so its producers see the
+pause), and resumed once the queue is empty and the socket writable; a pull
 producer is asked for more each time the queue empties.  ``pauseProducing``
 and friends, called on the transport, stop and resume reading from the peer.
 
@@ -52,9 +54,9 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from torsion import _log, error
+from torsion import _global, _log, error
 from torsion._util import CONNECTION_DONE as _DONE
-from torsion._util import logPrefixOf, toBytes
+from torsion._util import SEQUENCE_NOT_BYTES, logPrefixOf, toBytes
 from torsion.failure import Failure
 
 __all__ = ["StreamConnection"]
@@ -108,7 +110,9 @@ class StreamConnection:
     #: Whether this side connected out (rather than accepted): the TLS client.
     _connectedOut = False
 
-    def __init__(self, sock: socket.socket, protocol: Any, reactor: Any) -> None:
+    def __init__(self, sock: socket.socket, protocol: Any, reactor: Any = None) -> None:
+        if reactor is None:  # Twisted's default: the global reactor
+            reactor = _global.globalReactor()
         self.socket = sock
         self._fd = sock.fileno()
         self._recv = sock.recv
@@ -231,6 +235,13 @@ class StreamConnection:
             self.startWriting()
             if self.producer is not None and self._buffered > self.bufferSize:
                 self._pauseProducer()
+        elif self.producer is not None and sent > self.bufferSize:
+            # All sent, but more than bufferSize at once: pause a streaming
+            # producer until the socket is next writable, as Twisted (which
+            # queues every write until then) does.
+            self._pauseProducer()
+            if self.producerPaused:
+                self.startWriting()
 
     def _queue(self, data: bytes) -> None:
         if self._writesClosed:
@@ -272,9 +283,7 @@ class StreamConnection:
         chunks = list(iovec)
         for chunk in chunks:
             if chunk.__class__ is not bytes and not isinstance(chunk, (bytearray, memoryview)):
-                raise TypeError(
-                    f"writeSequence takes bytes only, got {type(chunk).__name__}: {chunk!r:.60}"
-                )
+                raise TypeError(SEQUENCE_NOT_BYTES)
         if chunks:
             self.write(b"".join(chunks))
 
@@ -357,6 +366,11 @@ class StreamConnection:
             self.startWriting()
         elif self._buffered > self.bufferSize:
             self._pauseProducer()
+
+    def stopConsuming(self) -> None:
+        """Unregister the producer and close (as Twisted's transports do)."""
+        self.unregisterProducer()
+        self.loseConnection()
 
     def unregisterProducer(self) -> None:
         """Stop using the registered producer; a pending close may now proceed."""

@@ -51,8 +51,9 @@ def _makeAddress(sockaddr: Any) -> IPv4Address | IPv6Address:
     return IPv4Address("TCP", sockaddr[0], sockaddr[1])
 
 
-class TCPConnection(StreamConnection):
-    """What TCP transports add to a stream: addresses and TCP options."""
+class Connection(StreamConnection):
+    """What TCP transports add to a stream: addresses and TCP options (the base
+    of ``Server`` and ``Client``, as Twisted's ``tcp.Connection``)."""
 
     __slots__ = ()
 
@@ -77,7 +78,7 @@ class TCPConnection(StreamConnection):
         return bool(self.socket.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE))
 
 
-class Server(TCPConnection, AcceptedConnection):
+class Server(Connection, AcceptedConnection):
     """The transport of a connection accepted by a ``Port``."""
 
     __slots__ = ()
@@ -86,13 +87,13 @@ class Server(TCPConnection, AcceptedConnection):
         return _makeAddress(self._peer)
 
 
-class Client(ClientConnection, TCPConnection):
+class Client(ClientConnection, Connection):
     """The transport of an outgoing TCP connection (made by a ``Connector``)."""
 
     __slots__ = ()
 
     def __init__(
-        self, host: str, port: int, bindAddress: Any, connector: Connector, reactor: Any
+        self, host: str, port: int, bindAddress: Any, connector: Connector, reactor: Any = None
     ) -> None:
         family = socket.AF_INET6 if isIPv6Address(host) else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
@@ -149,7 +150,7 @@ class Connector(BaseConnector):
         factory: Any,
         timeout: float | None,
         bindAddress: Any,
-        reactor: Any,
+        reactor: Any = None,
     ) -> None:
         host = checkHost(host)
         if "%" in host and isIPv6Address(host):

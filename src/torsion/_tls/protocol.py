@@ -56,7 +56,7 @@ from typing import Any
 from torsion import _log, error
 from torsion._tls.certs import Certificate
 from torsion._tls.errors import errorFromSSL
-from torsion._util import logPrefixOf, toBytes
+from torsion._util import SEQUENCE_NOT_BYTES, logPrefixOf, toBytes
 from torsion.error import HandshakeTimeoutError
 from torsion.failure import Failure
 
@@ -412,8 +412,8 @@ class TLSMemoryBIOProtocol:
         """Write each bytes object of ``iovec`` in order (encrypted together)."""
         try:
             data = b"".join(iovec)
-        except TypeError as e:
-            raise TypeError(f"writeSequence takes bytes only: {e}") from None
+        except TypeError:
+            raise TypeError(SEQUENCE_NOT_BYTES) from None
         self.write(data)
 
     def _writePending(self) -> None:
