@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import io
 import logging
+import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 from torsion import defer, log, logger
 from torsion.failure import Failure
 from torsion.logger import Logger, LogLevel
-from torsion.protocol import ClientCreator, Factory, Protocol
+from torsion.protocol import ClientCreator, Factory, Protocol, ReconnectingClientFactory
 
 
 @pytest.fixture
@@ -236,6 +237,122 @@ def test_an_exception_in_dataReceived_reaches_observers(
     assert e["failure"].getErrorMessage() == "cannot take b'data'"
     assert e["log_namespace"] == "torsion"
     assert "Unhandled error in doRead" in e["why"]
+
+
+def test_logError_text_is_twisteds(legacy: list[dict[str, Any]]) -> None:
+    defer.logError(Failure(RuntimeError()))
+    [e] = legacy
+    text = log.textFromEventDict(e)
+    assert text is not None and text.startswith("Unhandled Error\nTraceback ")
+
+
+def test_an_unhandled_deferred_error_with_debug_info(legacy: list[dict[str, Any]]) -> None:
+    def fire() -> None:
+        d: defer.Deferred[int] = defer.Deferred()
+        d.debug = True
+        d.addCallback(lambda x: 1 // 0)
+        d.callback(1)
+
+    fire()
+    gc.collect()
+    header, body = [e for e in legacy if e["isError"]]
+    assert log.textFromEventDict(header) == "Unhandled error in Deferred:"
+    body["failure"].trap(ZeroDivisionError)
+    assert body["log_format"] == "(debug: {debugInfo})"
+    assert body["debugInfo"].startswith(" I: First Invoker was:\n")
+    text = log.textFromEventDict(body)
+    assert text is not None and text.startswith("(debug:  I: First Invoker was:\n")
+
+
+def test_factory_start_and_stop_are_info_events_for_observers(
+    events: list[dict[str, Any]], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="torsion")
+    factory = Factory()
+    factory.doStart()
+    factory.doStart()  # a second port: no second event
+    factory.doStop()
+    factory.doStop()
+    assert [(e["log_format"], e["log_level"], e["factory"]) for e in events] == [
+        ("Starting factory {factory!r}", LogLevel.info, factory),
+        ("Stopping factory {factory!r}", LogLevel.info, factory),
+    ]
+    assert logger.formatEvent(events[0]) == f"Starting factory {factory!r}"
+    # The stdlib has them at DEBUG: INFO logging is not flooded by clients.
+    assert [r for r in caplog.records if "factory" in r.getMessage()] == []
+    caplog.set_level(logging.DEBUG, logger="torsion")
+    factory.doStart()
+    [record] = [r for r in caplog.records if "factory" in r.getMessage()]
+    assert record.levelno == logging.DEBUG and record.name == "torsion"
+    assert record.getMessage() == f"Starting factory {factory!r}"
+
+
+def test_a_quiet_factory_logs_nothing(events: list[dict[str, Any]]) -> None:
+    factory = Factory()
+    factory.noisy = False
+    factory.doStart()
+    factory.doStop()
+    assert events == []
+
+
+class Named(Factory):
+    protocol = Protocol
+
+    def logPrefix(self) -> str:
+        return "Named Factory"
+
+
+def test_a_port_starting_and_closing_reaches_legacy_observers(
+    reactor: Any, run: Any, legacy: list[dict[str, Any]], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="torsion")
+    port = reactor.listenTCP(0, Named(), interface="127.0.0.1")
+    number = port.getHost().port
+    run(defer.maybeDeferred(port.stopListening))
+    texts = [log.textFromEventDict(e) for e in legacy]
+    assert texts == [
+        f"Named Factory starting on {number}",
+        f"Starting factory {port.factory!r}",
+        f"(TCP Port {number} Closed)",
+        f"Stopping factory {port.factory!r}",
+    ]
+    assert legacy[0]["message"] == (texts[0],) and legacy[0]["isError"] == 0
+    assert all(e["log_namespace"] == "torsion" for e in legacy)
+    # Below the stdlib level enabled for ``torsion``: no records.
+    assert [r for r in caplog.records if r.name.startswith("torsion")] == []
+
+
+def test_a_port_starting_is_an_info_record(
+    reactor: Any, run: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="torsion")
+    port = reactor.listenTCP(0, Named(), interface="127.0.0.1")
+    number = port.getHost().port
+    run(defer.maybeDeferred(port.stopListening))
+    records = [(r.name, r.levelno, r.getMessage()) for r in caplog.records]
+    assert records == [
+        ("torsion", logging.INFO, f"Named Factory starting on {number}"),
+        ("torsion", logging.INFO, f"(TCP Port {number} Closed)"),
+    ]
+
+
+def test_a_shutdown_signal_reaches_legacy_observers(
+    reactor: Any, legacy: list[dict[str, Any]]
+) -> None:
+    reactor.callWhenRunning(reactor.sigTerm, signal.SIGTERM)
+    reactor.run(installSignalHandlers=False)
+    assert "Received SIGTERM, shutting down." in [log.textFromEventDict(e) for e in legacy]
+
+
+def test_reconnecting_factory_giving_up_reaches_legacy_observers(
+    legacy: list[dict[str, Any]],
+) -> None:
+    factory = ReconnectingClientFactory()
+    factory.stopTrying()
+    factory.retry("CONNECTOR")  # type: ignore[arg-type]
+    assert [log.textFromEventDict(e) for e in legacy] == [
+        "Abandoning CONNECTOR on explicit request"
+    ]
 
 
 def test_a_record_torsion_logs_is_an_event(events: list[dict[str, Any]]) -> None:

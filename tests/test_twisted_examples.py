@@ -572,15 +572,12 @@ def test_every_program_is_selected_or_excluded(docs: Path) -> None:
 _twistedSeen: dict[str, Observed] = {}
 
 # What Twisted prints that torsion does not, as docs/porting.md says ("Logging
-# is carried by the standard logging module"): INFO records (ports and
-# factories starting and stopping, a signal received) are below the level
-# enabled for the "torsion" logger by default, and the reactor does not log
-# "Main loop terminated.".  The system of a log line (Twisted's logPrefix) is "-".
-_NOT_LOGGED = re.compile(
-    r"^TIME \[[^]]*\] (.* starting on \S+|Starting factory .*|Stopping factory .*"
-    r"|\(\w+ Port \S+ Closed\)|Received SIG\w+, shutting down\.|Main loop terminated\.)\n",
-    re.M,
-)
+# is carried by the standard logging module"): the reactor does not log "Main
+# loop terminated.".  Ports and factories starting and stopping and a signal
+# received are logged as in Twisted; a factory's repr names torsion's module.
+# The system of a log line (Twisted's logPrefix) is "-".
+_NOT_LOGGED = re.compile(r"^TIME \[[^]]*\] Main loop terminated\.\n", re.M)
+_TWISTED_MODULE = re.compile(r"<twisted\.internet\.protocol\.")
 _SYSTEM = re.compile(r"^TIME \[[^]]*\] ", re.M)
 # An error report says where it happened in its own words ("Unhandled Error"
 # in Twisted, the place in torsion), and its frames are different code.
@@ -604,7 +601,9 @@ def _asDocumented(observed: Observed, twisted: bool) -> Observed:
         if isinstance(value, dict):
             value = _asDocumented(value, twisted)
         elif key in ("stdout", "stderr"):
-            value = _report(_NOT_LOGGED.sub("", value) if twisted else value)
+            if twisted:
+                value = _TWISTED_MODULE.sub("<torsion.protocol.", _NOT_LOGGED.sub("", value))
+            value = _report(value)
         result[key] = value
     return result
 

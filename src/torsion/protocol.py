@@ -8,12 +8,16 @@ about the life of its connections; a Protocol receives the connection's data.
 
 from __future__ import annotations
 
+import logging
 import random
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from torsion import _log, error
+from torsion import error
 from torsion._filewrapper import ConsumerToProtocolAdapter, FileWrapper, ProtocolToConsumerAdapter
 from torsion._global import globalReactor
+from torsion._logging._legacy import torsionMsg
+from torsion._logging._logger import Logger as _Logger
+from torsion._logging._publisher import publisherAtStdlibLevel as _atStdlibLevel
 from torsion.failure import Failure
 
 if TYPE_CHECKING:
@@ -58,6 +62,9 @@ connectionDone: Failure = Failure(error.ConnectionDone())
 connectionDone.cleanFailure()
 
 _P = TypeVar("_P", bound="Protocol")
+
+
+_factoryEvents = _atStdlibLevel(logging.DEBUG)
 
 
 class BaseProtocol:
@@ -114,7 +121,7 @@ class Factory:
         """Called by each port or connector that starts using this factory."""
         if not self.numPorts:
             if self.noisy:
-                _log.logger.debug("Starting factory %r", self)
+                self._announce("Starting factory {factory!r}")
             self.startFactory()
         self.numPorts += 1
 
@@ -125,8 +132,16 @@ class Factory:
         self.numPorts -= 1
         if not self.numPorts:
             if self.noisy:
-                _log.logger.debug("Stopping factory %r", self)
+                self._announce("Stopping factory {factory!r}")
             self.stopFactory()
+
+    def _announce(self, format: str) -> None:
+        # An info event for torsion.log/torsion.logger observers, as in
+        # Twisted; the stdlib logger ``torsion`` has it at DEBUG (one per
+        # client connection would flood INFO).
+        _Logger(namespace="torsion", source=self, observer=_factoryEvents).info(
+            format, factory=self
+        )
 
     def startFactory(self) -> None:
         """Called once before the first port or connector uses the factory."""
@@ -195,7 +210,7 @@ class ReconnectingClientFactory(ClientFactory):
         """Schedule the next connection attempt after the back-off delay."""
         if not self.continueTrying:
             if self.noisy:
-                _log.logger.info("Abandoning %s on explicit request", connector)
+                torsionMsg(f"Abandoning {connector} on explicit request")
             return
         if connector is None:
             if self.connector is None:
@@ -204,12 +219,12 @@ class ReconnectingClientFactory(ClientFactory):
         self.retries += 1
         if self.maxRetries is not None and self.retries > self.maxRetries:
             if self.noisy:
-                _log.logger.info("Abandoning %s after %d retries.", connector, self.retries)
+                torsionMsg(f"Abandoning {connector} after {self.retries} retries.")
             return
         if self.jitter:
             self.delay = random.normalvariate(self.delay, self.delay * self.jitter)
         if self.noisy:
-            _log.logger.info("%s will retry in %d seconds", connector, self.delay)
+            torsionMsg(f"{connector} will retry in {int(self.delay)} seconds")
 
         def reconnector() -> None:
             self._callID = None

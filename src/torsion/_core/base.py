@@ -44,6 +44,7 @@ from torsion._core.events import ThreePhaseEvent
 from torsion._core.signals import ShutdownSignals
 from torsion._core.timers import DelayedCall, TimerQueue
 from torsion._core.waker import Waker
+from torsion._logging._legacy import torsionMsg
 from torsion.failure import Failure
 
 if TYPE_CHECKING:
@@ -497,7 +498,7 @@ class ReactorCore:
         """The first SIGINT/SIGTERM stops the reactor; the second is ignored; the third
         stops waiting for the shutdown's ``before`` triggers (a graceful stop's grace)."""
         if count == 1:
-            _log.logger.info("Received %s, shutting down.", signalName)
+            torsionMsg(f"Received {signalName}, shutting down.")
             if not self._stopped:
                 self.stop()
         elif count == 2:

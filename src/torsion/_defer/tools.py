@@ -92,7 +92,7 @@ def execute(callable: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> 
 
 def logError(err: Failure) -> Failure:
     """Log ``err`` through the ``torsion.defer`` logger and return it (an errback helper)."""
-    _log.log_failure("Unhandled error:", err, log=_logger)
+    _log.log_failure("Unhandled Error", err, log=_logger)  # Twisted's text
     return err
 
 

@@ -59,6 +59,7 @@ __all__ = [
     "startLogging",
     "startLoggingWithObserver",
     "theLogPublisher",
+    "torsionMsg",
 ]
 
 EventDict = dict[str, Any]
@@ -254,6 +255,15 @@ theLogPublisher = LogPublisher(
     publishPublisher=globalLogPublisher,
     logBeginner=globalLogBeginner,
 )
+
+
+def torsionMsg(text: str) -> None:
+    """Log ``text`` as torsion's own ``msg`` event (a port starting or closing).
+
+    Observers get it as Twisted's get such lines; the stdlib logger
+    ``torsion`` gets it at INFO.
+    """
+    theLogPublisher.msg(text, log_namespace="torsion")
 
 
 def _log() -> Any:

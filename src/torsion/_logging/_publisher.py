@@ -63,6 +63,7 @@ __all__ = [
     "STDLibLogObserver",
     "globalLogBeginner",
     "globalLogPublisher",
+    "publisherAtStdlibLevel",
 ]
 
 LogEvent = dict[str, Any]
@@ -219,13 +220,17 @@ def _handOver(
     logger.handle(record)
 
 
-def _toStdlib(event: LogEvent) -> None:
-    """Hand ``event`` to the stdlib logger of its namespace, if that logger wants it."""
+def _toStdlib(event: LogEvent, level: int | None = None) -> None:
+    """Hand ``event`` to the stdlib logger of its namespace, if that logger wants it.
+
+    ``level`` is the stdlib level to use; by default, the event's own.
+    """
     if getattr(_local, "forwarding", False):
         return  # a stdlib handler is logging through us: do not go round again
     namespace = event.get("log_namespace")
     logger = logging.getLogger(str(namespace) if namespace else None)
-    level = toStdlibLevel(event.get("log_level"))
+    if level is None:
+        level = toStdlibLevel(event.get("log_level"))
     if not logger.isEnabledFor(level):
         return
     if globalLogBeginner._begun and not _hasOtherHandlers(logger):
@@ -238,6 +243,7 @@ def _toStdlib(event: LogEvent) -> None:
 
 
 _UNHANDLED_IN_DEFERRED = "Unhandled error in Deferred:"
+_DEBUG_OPEN = "(debug: "
 
 
 def _eventsFromRecord(record: logging.LogRecord) -> list[LogEvent]:
@@ -257,7 +263,9 @@ def _eventsFromRecord(record: logging.LogRecord) -> list[LogEvent]:
     if failure is not None and text.startswith(_UNHANDLED_IN_DEFERRED):
         # Twisted reports an unhandled failure as two critical events: a
         # header, then the failure (with the debug information, if any).
-        debugInfo = text[len(_UNHANDLED_IN_DEFERRED) :].strip("\n")
+        debugInfo = text[len(_UNHANDLED_IN_DEFERRED) :].lstrip("\n")
+        if debugInfo.startswith(_DEBUG_OPEN) and debugInfo.endswith(")"):
+            debugInfo = debugInfo[len(_DEBUG_OPEN) : -1]  # the Deferred's own, unwrapped
         header = dict(base, log_format=_UNHANDLED_IN_DEFERRED, isError=True)
         header["log_level"] = LogLevel.critical
         body = dict(
@@ -289,10 +297,13 @@ class _GlobalLogPublisher(LogPublisher):
     """The publisher whose events also go to (and come from) stdlib logging."""
 
     def __call__(self, event: LogEvent) -> None:
+        self._publish(event, None)
+
+    def _publish(self, event: LogEvent, stdlibLevel: int | None) -> None:
         stack = _dispatching()
         stack.append(event)
         try:
-            _toStdlib(event)
+            _toStdlib(event, stdlibLevel)
             self._deliverOnly(event)
         finally:
             stack.pop()
@@ -316,6 +327,25 @@ class _GlobalLogPublisher(LogPublisher):
             others(event)
 
         return publish
+
+
+class _AtStdlibLevel:
+    """Publishes globally, handing each event to the stdlib at one fixed level."""
+
+    def __init__(self, level: int) -> None:
+        self.level = level
+
+    def __call__(self, event: LogEvent) -> None:
+        globalLogPublisher._publish(event, self.level)
+
+
+def publisherAtStdlibLevel(level: int) -> _Observer:
+    """An observer publishing on the global publisher, but to the stdlib at ``level``.
+
+    For torsion's own chatty events (a factory starting), which observers see
+    at Twisted's level while stdlib logging keeps them a level lower.
+    """
+    return _AtStdlibLevel(level)
 
 
 class STDLibLogObserver:

@@ -23,8 +23,9 @@ import socket
 from typing import Any
 
 from torsion import _global, _log, error
+from torsion._logging._legacy import torsionMsg
 from torsion._net.stream import StreamConnection
-from torsion._util import CONNECTION_DONE
+from torsion._util import CONNECTION_DONE, logPrefixOf
 from torsion.defer import Deferred, fail, succeed
 
 __all__ = ["AcceptedConnection", "ListeningPort"]
@@ -118,6 +119,10 @@ class ListeningPort:
         """What this port listens on, for logs and repr."""
         raise NotImplementedError
 
+    def _whereClosed(self) -> Any:
+        """What this port listened on, for the log line saying it closed."""
+        return self._where()
+
     def _bindSocket(self) -> socket.socket:
         """A new non-blocking socket, bound and listening; or CannotListenError."""
         raise NotImplementedError
@@ -148,7 +153,7 @@ class ListeningPort:
         sock = self._bindSocket()
         self.socket = sock
         self._fd = sock.fileno()
-        _log.logger.info("%s starting on %s", type(self.factory).__name__, self._where())
+        torsionMsg(f"{logPrefixOf(self.factory)} starting on {self._where()}")
         self.factory.doStart()
         self.connected = True
         self.disconnecting = False
@@ -269,7 +274,7 @@ class ListeningPort:
         self._fd = -1
         if sock is not None:
             sock.close()
-        _log.logger.info("(%s Port %s Closed)", self._type, self._where())
+        torsionMsg(f"({self._type} Port {self._whereClosed()} Closed)")
         self._closed()
         self.factory.doStop()
 

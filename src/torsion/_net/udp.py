@@ -33,6 +33,7 @@ from typing import Any
 
 from torsion import _log, defer, error
 from torsion._global import globalReactor
+from torsion._logging._legacy import torsionMsg
 from torsion._util import (
     checkHost,
     checkPort,
@@ -168,10 +169,13 @@ class Port:
         self._fd = sock.fileno()
         self._realPortNumber = self._boundTo(sock)
         self.connected = 1
-        _log.logger.info("%s starting on %s", self.logPrefix(), self._where())
+        self._announceStart()
         self.protocol.makeConnection(self)
         if self.connected and not self.disconnecting:
             self.reactor.addReader(self)
+
+    def _announceStart(self) -> None:
+        torsionMsg(f"{logPrefixOf(self.protocol)} starting on {self._realPortNumber}")
 
     def stopListening(self) -> defer.Deferred[None]:
         """Stop reading now, close on the next turn; fires once closed."""
@@ -199,7 +203,7 @@ class Port:
         self.reactor.removeReader(self)
         self.connected = 0
         self.disconnecting = False
-        _log.logger.info("(%s Closed)", self._where())
+        torsionMsg(f"({self._where()} Closed)")
         self._realPortNumber = None
         try:
             self.protocol.doStop()

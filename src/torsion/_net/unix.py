@@ -382,6 +382,9 @@ class Port(ListeningPort):
     def _where(self) -> str:
         return repr(os.fsdecode(self._bindPath))
 
+    def _whereClosed(self) -> str:
+        return os.fsdecode(self._bindPath)  # no quotes here, as in Twisted
+
     def _lockPath(self) -> bytes:
         return self._bindPath + b".lock"
 

@@ -31,6 +31,7 @@ import socket
 from typing import Any
 
 from torsion import error
+from torsion._logging._legacy import torsionMsg
 from torsion._net import udp
 from torsion._net.unix import _inFilesystem, _name, _toPath
 from torsion.address import UNIXAddress
@@ -95,6 +96,9 @@ class DatagramPort(udp.Port):
     def _where(self) -> str:
         name = self._realPortNumber
         return f"UNIX datagram socket {os.fsdecode(name) if name else '(unbound)'!r}"
+
+    def _announceStart(self) -> None:
+        torsionMsg(f"{self.logPrefix()} starting on {self._where()}")
 
     def logPrefix(self) -> str:
         return super().logPrefix().replace("(UDP)", "(UNIX datagram)")
