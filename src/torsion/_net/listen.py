@@ -59,8 +59,7 @@ class AcceptedConnection(StreamConnection):
     def __repr__(self) -> str:
         # Twisted's form: the protocol's class, the session number, and where the
         # port listens (its port number, or its path).
-        protocol = self.protocol
-        name = "closed" if protocol is None else type(protocol).__name__
+        name = self._protocolName()
         if self.server is not None:
             where = self._portWhere
         else:  # adopted (adoptStreamConnection): no port, so the local address
@@ -71,8 +70,7 @@ class AcceptedConnection(StreamConnection):
     @property
     def logstr(self) -> str:
         """``Protocol,sessionno,peer host`` (Twisted's log prefix of a server connection)."""
-        protocol = self.protocol
-        name = "closed" if protocol is None else type(protocol).__name__
+        name = self._protocolName()
         peer = self.getPeer()
         where = getattr(peer, "host", None) or getattr(peer, "name", None) or ""
         return f"{name},{self.sessionno},{where}"

@@ -161,10 +161,15 @@ class StreamConnection:
     def logPrefix(self) -> str:
         return logPrefixOf(self.protocol)
 
-    def __repr__(self) -> str:
+    def _protocolName(self) -> str:
+        """The protocol's class name, or ``closed`` once it has been let go."""
         protocol = self.protocol
-        name = "closed" if protocol is None else f"protocol={type(protocol).__name__}"
-        return f"<{type(self).__name__} fd={self._fd} {name}>"
+        return "closed" if protocol is None else type(protocol).__name__
+
+    def __repr__(self) -> str:
+        name = self._protocolName()
+        shown = name if self.protocol is None else f"protocol={name}"
+        return f"<{type(self).__name__} fd={self._fd} {shown}>"
 
     # ------------------------------------------------------ registration
 
