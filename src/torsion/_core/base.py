@@ -498,9 +498,12 @@ class ReactorCore:
         """The first SIGINT/SIGTERM stops the reactor; the second is ignored; the third
         stops waiting for the shutdown's ``before`` triggers (a graceful stop's grace)."""
         if count == 1:
-            torsionMsg(f"Received {signalName}, shutting down.")
+            # Stop first: stop() only marks the loop, so the line below still comes
+            # before any shutdown trigger's, and a failing log observer cannot
+            # keep the process from stopping.
             if not self._stopped:
                 self.stop()
+            torsionMsg(f"Received {signalName}, shutting down.")
         elif count == 2:
             _log.logger.warning(
                 "Received %s again while shutting down: ignored (a third one stops waiting).",
