@@ -247,6 +247,11 @@ def test_portforward_holds_back_a_fast_writer(reactor: Any, run: Any) -> None:
         stalled[0].transport.resumeProducing()
         peer.transport.loseConnection()
         await peer.lost
+        # The proxy learns of the close a turn or more later: wait for its two
+        # sides and the target's to be gone before checking the reactor is clean.
+        for transport in (inbound[0].transport, outbound, stalled[0].transport):
+            while not transport.disconnected:
+                await wait(reactor, 0.01)
         await proxy.stopListening()
         await target.stopListening()
 
