@@ -455,3 +455,36 @@ def test_tiny_timeouts_do_not_spin() -> None:
     finally:
         loop.close()
     assert 0 < turns[0] <= 20, turns[0]
+
+
+def test_create_future_and_get_debug_fast_paths_keep_asyncio_semantics() -> None:
+    loop = torsion.aio.new_event_loop()
+    try:
+        future = loop.create_future()
+        assert isinstance(future, asyncio.Future) and future.get_loop() is loop
+        assert loop.get_debug() is False
+        loop.set_debug(True)
+        assert loop.get_debug() is True
+        # A debug loop's Futures record where they were made (the C Future asks get_debug()).
+        assert loop.create_future()._source_traceback  # type: ignore[attr-defined]
+        loop.set_debug(False)
+        assert loop.get_debug() is False
+        assert not loop.create_future()._source_traceback  # type: ignore[attr-defined]
+    finally:
+        loop.close()
+
+    class Custom(torsion.aio.EventLoop):
+        def create_future(self) -> Any:
+            return "mine"
+
+        def get_debug(self) -> bool:
+            return True
+
+    custom = torsion.aio.new_event_loop()
+    custom.close()
+    loop = Custom(custom._backend.__class__())
+    try:
+        assert loop.create_future() == "mine"
+        assert loop.get_debug() is True
+    finally:
+        loop.close()

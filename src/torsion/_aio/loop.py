@@ -43,6 +43,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import errno
+import functools
 import heapq
 import signal
 import sys
@@ -210,6 +211,11 @@ class EventLoop(SocketMethods, TransportMethods, Reactor, asyncio.BaseEventLoop)
         self._signalHandlers: dict[int, events.Handle] = {}
         self._transports: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
         self._servingPorts: dict[Any, Any] = {}
+        if type(self).create_future is EventLoop.create_future:
+            # A C callable in place of BaseEventLoop's one-line method: every
+            # Future made through the loop (streams make one per read) skips
+            # a Python frame.
+            self.create_future = functools.partial(asyncio.Future, loop=self)
 
     @property
     def _selector(self) -> _SelectorView | None:
@@ -420,6 +426,14 @@ class EventLoop(SocketMethods, TransportMethods, Reactor, asyncio.BaseEventLoop)
         executor, self._default_executor = self._default_executor, None
         if executor is not None:
             executor.shutdown(wait=False)
+
+    def set_debug(self, enabled: bool) -> None:
+        asyncio.BaseEventLoop.set_debug(self, enabled)
+        if type(self).get_debug is EventLoop.get_debug:
+            # asyncio's C Future and Task call their loop's get_debug() each time
+            # one is made: a bound C method with the same answer saves a Python
+            # call there.
+            self.get_debug = bool(enabled).__bool__  # type: ignore[method-assign]
 
     # ------------------------------------------------------------ callbacks
 
