@@ -476,14 +476,56 @@ def aio_echo_figures(
     """Medians of one system's echo runs at (size, conns): rps, CPU us per trip, client busy."""
     mine = [r for r in runs if (r["size"], r["conns"], r["system"]) == (size, conns, system)]
     if not mine:
-        return {"rps": None, "cpu": None, "busy": None}
+        return {"rps": None, "cpu": None, "busy": None, "user": None, "sys": None}
     cpu = [r["cpu_user_us"] + r["cpu_sys_us"] for r in mine if "cpu_user_us" in r]
     busy = [r["client_busy"] for r in mine if "client_busy" in r]
     return {
         "rps": c.median([r["rps"] for r in mine]),
         "cpu": c.median(cpu) if cpu else None,
         "busy": c.median(busy) if busy else None,
+        "user": c.median([r["cpu_user_us"] for r in mine]) if cpu else None,
+        "sys": c.median([r["cpu_sys_us"] for r in mine]) if cpu else None,
     }
+
+
+AIO_CEILING_TEXT = (
+    "Where the server's CPU goes, per round trip: its own code (user) and the kernel"
+    " (system: the recv and send calls, loopback TCP, epoll), in microseconds (medians)."
+    " The three loops make the same system calls per round trip (one recv, one send, a"
+    " share of an epoll wait: counted with `perf stat -e 'syscalls:sys_enter_*'`), so"
+    " their kernel time is nearly equal and only the user part is the loop's. The"
+    " *ceiling* is stock asyncio's CPU per round trip over the lowest kernel time of the"
+    " three: the ratio a loop whose own code cost nothing at all would reach. A target"
+    " above the ceiling cannot be met on this machine by any loop; uvloop's own ratio"
+    " to asyncio (its loop in C) is shown beside it."
+)
+
+
+def aio_ceiling_rows(aio: dict[str, Any]) -> list[list[str]]:
+    """Rows of the user/system split table, with each case's ceiling against asyncio."""
+    rows = []
+    for part, (key, systems) in AIO_ECHO.items():
+        if key not in aio:
+            continue
+        for size in aio["sizes"]:
+            for conns in aio["conns"]:
+                figs = [aio_echo_figures(aio[key]["runs"], size, conns, s) for s in systems]
+                if any(f["user"] is None or f["sys"] is None for f in figs):
+                    continue
+                t, a, u = figs
+                lowest = min(f["sys"] for f in figs)  # type: ignore[type-var]
+                rows.append(
+                    [
+                        part,
+                        f"{size_name(size)} x {conns}",
+                        *(fmt(f["user"], ".2f") for f in figs),
+                        *(fmt(f["sys"], ".2f") for f in figs),
+                        fmt(ratio(a["cpu"], u["cpu"]), ".2f"),
+                        fmt(ratio(a["cpu"], t["cpu"]), ".2f"),
+                        fmt(ratio(a["cpu"], lowest), ".2f"),
+                    ]
+                )
+    return rows
 
 
 def cpu_cell(figures: dict[str, float | None]) -> str:
@@ -625,6 +667,29 @@ def aio_section(aio: dict[str, Any], targets: Targets) -> list[str]:
             " for torsion):",
             "",
             *table(["what", "case", *names], cpuRows),
+            "",
+        ]
+    ceilingRows = aio_ceiling_rows(aio)
+    if ceilingRows:
+        out += [
+            AIO_CEILING_TEXT,
+            "",
+            *table(
+                [
+                    "what",
+                    "case",
+                    "user: torsion.aio",
+                    "asyncio",
+                    "uvloop",
+                    "system: torsion.aio",
+                    "asyncio",
+                    "uvloop",
+                    "uvloop/asyncio (CPU)",
+                    "torsion/asyncio (CPU)",
+                    "ceiling vs asyncio",
+                ],
+                ceilingRows,
+            ),
             "",
         ]
     if churnRows:
