@@ -488,3 +488,40 @@ def test_create_future_and_get_debug_fast_paths_keep_asyncio_semantics() -> None
         assert loop.get_debug() is True
     finally:
         loop.close()
+
+
+def test_a_write_to_a_reset_peer_closes_the_transport_at_once() -> None:
+    """The send that meets a reset makes is_closing() true before write() returns,
+    and connection_lost gets the OSError (asyncio's transports do the same)."""
+    import struct
+
+    class Server(asyncio.Protocol):
+        def connection_made(self, transport: Any) -> None:
+            made.set_result(transport)
+
+        def connection_lost(self, exc: BaseException | None) -> None:
+            lost.set_result(exc)
+
+    async def main() -> None:
+        server = await loop.create_server(Server, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        transport = await made
+        transport.pause_reading()  # so that only the write can notice the reset
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.close()  # a reset, delivered before close() returns on loopback
+        transport.write(b"into the void")
+        assert transport.is_closing()
+        transport.write(b"and more")  # dropped, no error
+        exc = await lost
+        assert isinstance(exc, (ConnectionResetError, BrokenPipeError)), exc
+        server.close()
+        await server.wait_closed()
+
+    loop = torsion.aio.new_event_loop()
+    try:
+        made: asyncio.Future[Any] = loop.create_future()
+        lost: asyncio.Future[BaseException | None] = loop.create_future()
+        loop.run_until_complete(main())
+    finally:
+        loop.close()

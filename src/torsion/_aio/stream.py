@@ -306,7 +306,7 @@ class StreamTransport(transports._FlowControlMixin):
             # follows, as with asyncio's transports.
             self._closing = self._writeBlocked = True
             if self._fatal is None:
-                self._fatal = stream._writeError
+                self._fatal = _lostError(stream._writeError)
 
     def _writeRefused(self, data: Any) -> None:
         if not isinstance(data, (bytes, bytearray, memoryview)):
