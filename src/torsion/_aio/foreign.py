@@ -49,6 +49,7 @@ class AsyncioReactor(Reactor):
         self._inTurn = False
         self._turnQueued = False
         self._runningLoop = False
+        self._startPending = False  # run() asked the loop to start the reactor
         backend.onReady = self._turn
         self._timerCallLater = self._timers.callLater
         # A bound method, as on every reactor: code that keeps
@@ -74,8 +75,12 @@ class AsyncioReactor(Reactor):
     # ------------------------------------------------------------ turns
 
     def _turn(self) -> None:
-        if self._inTurn:
-            return  # reported while a turn dispatches: its poll picks it up
+        if self._inTurn or self._startPending:
+            # Reported while a turn dispatches: its poll picks it up.  Or
+            # before run() has started the reactor: the first turn, right
+            # after the startup triggers, does (a loop may run its timers
+            # and I/O before the callback that starts the reactor: uvloop).
+            return
         self._inTurn = True
         try:
             self.doIteration(0.0)
@@ -145,14 +150,24 @@ class AsyncioReactor(Reactor):
         if self._closed or self._started or self._startedBefore:
             ReactorCore.startRunning(self)  # raises the reason it cannot run
         # Start from inside the loop, so that startup triggers find it running.
-        self._loop.call_soon(self.startRunning, installSignalHandlers)
+        self._startPending = True
+        self._loop.call_soon(self._startFromLoop, installSignalHandlers)
         try:
             self.mainLoop()
         finally:
+            self._startPending = False
             self._removeSignalHandlers()
             from torsion._defer.core import _reportUnhandledAtShutdown
 
             _reportUnhandledAtShutdown()
+
+    def _startFromLoop(self, installSignalHandlers: bool) -> None:
+        """run()'s start: the startup triggers, then the turns held back until now."""
+        self._startPending = False
+        try:
+            self.startRunning(installSignalHandlers=installSignalHandlers)
+        finally:
+            self._turn()
 
     def mainLoop(self) -> None:
         self._arm()
