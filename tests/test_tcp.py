@@ -756,20 +756,24 @@ def test_accept_survives_emfile_without_spinning(reactor: Any, run: Any) -> None
 
     reactor.doIteration = countingDoIteration
 
-    try:
+    def release() -> None:
+        for fd in hog:
+            os.close(fd)
+        hog.clear()
+
+    def exhaust() -> None:
+        # From inside the running loop: a loop may need descriptors of its
+        # own to start running (uvloop's signal socketpair).
         client.connect_ex(("127.0.0.1", port.getHost().port))
         while True:
             try:
                 hog.append(os.open("/dev/null", os.O_RDONLY))
             except OSError:
                 break
-
-        def release() -> None:
-            for fd in hog:
-                os.close(fd)
-            hog.clear()
-
         reactor.callLater(0.3, release)
+
+    try:
+        reactor.callLater(0, exhaust)
         proto = run(server.first)
         proto.transport.loseConnection()
         run(proto.done)
