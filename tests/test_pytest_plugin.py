@@ -59,6 +59,25 @@ def test_backends_all_runs_each_reactor_test_on_every_backend(pytester: pytest.P
         result.stdout.fnmatch_lines([f"*test_run_fixture_returns_the_result[[]{name}[]] PASSED*"])
 
 
+def test_asyncio_plus_uvloop_runs_the_asyncio_backend_on_uvloop(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_loop_kind(reactor, run):
+            from torsion import task
+            if reactor.backendName == "asyncio":
+                print("LOOP", type(reactor.loop).__module__.partition(".")[0])
+            assert run(task.deferLater(reactor, 0.001, lambda: 5)) == 5
+        """
+    )
+    result = run(pytester, "-s", "-v", "--torsion-backends=all,asyncio+uvloop,asyncio")
+    result.assert_outcomes(passed=len(reactors.available()) + 1)  # "asyncio" only once
+    result.stdout.fnmatch_lines(
+        ["*[[]asyncio[]] LOOP asyncio*", "*[[]asyncio+uvloop[]] LOOP uvloop*"]
+    )
+    result = run(pytester, "--torsion-backends=asyncio+nosuch")
+    result.stdout.fnmatch_lines(["*not available here: asyncio+nosuch*"])
+
+
 def test_reactor_option_and_ini_choose_the_backend(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(FIXTURES)
     run(pytester, "-s", "--torsion-reactor=select").stdout.fnmatch_lines(["*BACKEND select*"])

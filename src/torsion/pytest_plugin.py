@@ -15,6 +15,8 @@ Fixtures
     (unless marked ``allow_leaks``).  Its backend is ``--torsion-reactor`` /
     ``torsion_reactor`` (default: the best available); ``--torsion-backends=all``
     (or ``select,poll``...) runs each test that takes it once per backend.
+    ``asyncio+uvloop`` in that list is the asyncio backend on a new uvloop
+    loop (``all,asyncio+uvloop``: every backend, and that one too).
     ``run``: ``run(d, timeout=10)`` runs that reactor until ``d`` fires and
     returns its result (raises its failure), then stops the reactor.
     ``clock``: a ``task.Clock``.  ``memory_reactor``: a
@@ -41,6 +43,7 @@ Leak check
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 from collections.abc import Callable, Generator, Iterator
 from types import CoroutineType, GeneratorType
@@ -173,17 +176,40 @@ def _option(config: pytest.Config, name: str) -> Any:
     return config.getini(name) if value is None else value
 
 
+#: Reactor names beyond the backends: the asyncio backend on a new loop of another kind.
+_LOOP_VARIANTS = {"asyncio+uvloop": "uvloop"}
+
+
 def _backends(config: pytest.Config) -> list[str]:
     text = (_option(config, "torsion_backends") or "").strip()
-    if not text:
-        return []
-    if text == "all":
-        return reactors.available()
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in reactors.available()]
+    names: list[str] = []
+    for name in (n.strip() for n in text.split(",")):
+        for one in reactors.available() if name == "all" else [name] if name else []:
+            if one not in names:
+                names.append(one)
+    unknown = [n for n in names if n not in reactors.available() and n not in _LOOP_VARIANTS]
     if unknown:
         raise pytest.UsageError(f"--torsion-backends: not available here: {', '.join(unknown)}")
+    for name in names:
+        if name in _LOOP_VARIANTS and name not in _variantsSeen:
+            _variantLoop(name).close()  # fails early if missing; see _variantLoop
+            _variantsSeen.add(name)
     return names
+
+
+_variantsSeen: set[str] = set()
+
+
+def _variantLoop(name: str) -> Any:
+    """A new event loop for the reactor variant ``name`` (``asyncio+uvloop``)."""
+    module = _LOOP_VARIANTS[name]
+    try:
+        loopModule = importlib.import_module(module)
+    except ImportError:
+        raise pytest.UsageError(f"--torsion-backends: {name} needs {module} installed") from None
+    # uvloop opens a pipe for the whole process with its first loop: made here,
+    # at collection, the leak check never counts it against a test.
+    return loopModule.new_event_loop()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -217,7 +243,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def reactor(request: pytest.FixtureRequest) -> Iterator[Reactor]:
     """A new reactor for this test, checked for leftovers and closed after it."""
     name = getattr(request, "param", None) or _option(request.config, "torsion_reactor") or None
-    r = reactors.create(name)
+    loop = _variantLoop(name) if name in _LOOP_VARIANTS else None
+    r = reactors.create("asyncio", loop=loop) if loop is not None else reactors.create(name)
     janitor = Janitor(r, flush=False)
     try:
         yield r
@@ -231,6 +258,8 @@ def reactor(request: pytest.FixtureRequest) -> Iterator[Reactor]:
         janitor.selectables()
         janitor.pendingCalls()
         r.close()
+        if loop is not None:
+            loop.close()
 
 
 @pytest.fixture
