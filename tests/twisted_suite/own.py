@@ -138,10 +138,41 @@ class Run:
         }
 
 
+#: How the child runs for each backend: its environment, and whether asyncio's
+#: policy is uvloop's there (a ``sitecustomize`` module in ``dest``, imported at
+#: start-up, sets it before trial makes the global reactor).
+BACKENDS: dict[str, tuple[dict[str, str], bool]] = {
+    "default": ({}, False),
+    "asyncio": ({"TORSION_REACTOR": "asyncio", "TWSUITE_BACKEND": "asyncio"}, False),
+    "asyncio+uvloop": ({"TORSION_REACTOR": "asyncio", "TWSUITE_BACKEND": "asyncio"}, True),
+}
+
+_UVLOOP_POLICY = """\
+# Written by twisted_suite.own for the asyncio+uvloop run: asyncio's loops are uvloop's.
+import asyncio
+
+import uvloop
+
+asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+"""
+
+
 def runOwnTests(
-    dest: Path, targets: list[str], env: Mapping[str, str] | None = None, **kw: Any
+    dest: Path,
+    targets: list[str],
+    env: Mapping[str, str] | None = None,
+    backend: str = "default",
+    **kw: Any,
 ) -> Run:
-    """``python -m torsion.trial TARGETS`` in ``dest``, with the poison log read back."""
+    """``python -m torsion.trial TARGETS`` in ``dest`` on ``backend`` (one of
+    ``BACKENDS``), with the poison log read back."""
+    backendEnv, onUvloop = BACKENDS[backend]
+    env = {**backendEnv, **(env or {})}
+    site = dest / "sitecustomize.py"
+    if onUvloop:
+        site.write_text(_UVLOOP_POLICY)
+    else:
+        site.unlink(missing_ok=True)
     log = dest / "poison.log"
     log.unlink(missing_ok=True)
     outcomes = runTorsionTrial(
@@ -155,12 +186,13 @@ def runOwnTests(
     return run
 
 
-if __name__ == "__main__":  # cd tests && python -m twisted_suite.own DIR
+if __name__ == "__main__":  # cd tests && python -m twisted_suite.own DIR [BACKEND]
     import sys
 
     where = Path(sys.argv[1])
     where.mkdir(parents=True, exist_ok=True)
-    result = runOwnTests(where, portOwnTests(where), timeout=600)
+    backend = sys.argv[2] if len(sys.argv) > 2 else "default"
+    result = runOwnTests(where, portOwnTests(where), backend=backend, timeout=600)
     (where / "trial.out").write_text(result.outcomes.output)
     from twisted_suite.expected_failures import EXPECTED
 
