@@ -73,6 +73,23 @@ sys.meta_path.insert(0, _NoTwisted())
 '''
 
 
+#: The flavor that runs a program on torsion's asyncio backend over uvloop.
+UVLOOP = "asyncio+uvloop"
+
+_UVLOOP_POLICY = """
+import asyncio
+
+import uvloop
+
+asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+"""
+
+
+def reactorName(flavor: str) -> str:
+    """``TORSION_REACTOR`` for a torsion flavor (a backend, or ``UVLOOP``)."""
+    return "asyncio" if flavor == UVLOOP else flavor
+
+
 def twistedVersion() -> str:
     from importlib.metadata import version
 
@@ -246,7 +263,8 @@ class Run:
         site = where / "_site"
         site.mkdir(exist_ok=True)
         if flavor != "twisted":
-            (site / "sitecustomize.py").write_text(_SITECUSTOMIZE)
+            extra = _UVLOOP_POLICY if flavor == UVLOOP else ""
+            (site / "sitecustomize.py").write_text(_SITECUSTOMIZE + extra)
 
     def _ported(self, path: Path) -> str:
         text = path.read_text()
@@ -257,7 +275,7 @@ class Run:
         env["PYTHONPATH"] = os.pathsep.join([str(self.dir / "_site"), str(ROOT / "src")])
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         if self.flavor != "twisted":
-            env["TORSION_REACTOR"] = self.flavor
+            env["TORSION_REACTOR"] = reactorName(self.flavor)
         env.update(extra)
         return env
 

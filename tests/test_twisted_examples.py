@@ -34,8 +34,10 @@ from typing import Any
 import pytest
 
 from _twisted_examples import (
+    UVLOOP,
     Run,
     listener,
+    reactorName,
     recvAll,
     recvUntil,
     sdistDocs,
@@ -45,6 +47,9 @@ from torsion import reactors
 from twisted_suite import rewrite
 
 pytestmark = pytest.mark.twisted_oracle
+
+#: Every backend, and the asyncio backend on uvloop.
+BACKENDS = [*reactors.available(), UVLOOP]
 
 pytest.importorskip("twisted")
 
@@ -623,7 +628,7 @@ def _observe(docs: Path, where: Path, name: str, flavor: str) -> Observed:
         run.close()
 
 
-@pytest.mark.parametrize("backend", reactors.available())
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("name", sorted(SELECTED))
 def test_example_behaves_as_under_twisted(
     name: str, backend: str, docs: Path, tmp_path: Path
@@ -649,7 +654,7 @@ def _calculus(docs: Path, where: Path, ported: bool) -> Path:
     return where
 
 
-@pytest.mark.parametrize("backend", reactors.available())
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_calculus_trial_tests(backend: str, docs: Path, tmp_path: Path) -> None:
     """The trial howto's tests (howto/listings/trial/calculus) pass on torsion's
     trial as on Twisted's, test for test."""
@@ -663,7 +668,11 @@ def test_calculus_trial_tests(backend: str, docs: Path, tmp_path: Path) -> None:
     run = Run(docs, cwd, backend, ())
     env = {"PYTHONPATH": run.env()["PYTHONPATH"] + os.pathsep + str(cwd)}
     got = runTrial(
-        "torsion.trial", ["calculus"], cwd, env={**env, "TORSION_REACTOR": backend}, timeout=60
+        "torsion.trial",
+        ["calculus"],
+        cwd,
+        env={**env, "TORSION_REACTOR": reactorName(backend)},
+        timeout=60,
     )
     assert len(expected.outcomes) > 20, expected.output
     assert got.outcomes == expected.outcomes, got.output
