@@ -1,7 +1,8 @@
 """Smoke run of the chaos suite: bench/chaos in its short form, against ``torsion run``.
 
-Each scenario of bench/chaos (docs/reliability.md) runs once, against a real
-``torsion run`` process, with the short form's counts; the test passes when
+Each scenario of bench/chaos (docs/reliability.md) runs against a real
+``torsion run`` process, with the short form's counts, once on the default
+backend and once on the asyncio backend over the stock loop and over uvloop; the test passes when
 every criterion holds (no traceback, descriptors and memory back to their
 baseline, no loop stall over 250 ms, a clean exit on SIGTERM, and the
 scenario's own checks).  The comparison with twist is left to the full form.
@@ -53,8 +54,33 @@ def test_every_scenario_is_covered() -> None:
     assert len(scenarios.SCENARIOS) >= 11
 
 
+_UVLOOP_POLICY = """\
+import asyncio
+
+import uvloop
+
+asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+"""
+
+
+@pytest.fixture(params=["default", "asyncio", "asyncio+uvloop"])
+def backend(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> str:
+    """The reactor ``torsion run`` uses: the default, or the asyncio backend on
+    the stock loop or on uvloop (whose policy a ``sitecustomize`` sets)."""
+    name = str(request.param)
+    if name != "default":
+        monkeypatch.setenv("TORSION_REACTOR", "asyncio")
+    if name == "asyncio+uvloop":
+        pytest.importorskip("uvloop")
+        (tmp_path / "sitecustomize.py").write_text(_UVLOOP_POLICY)
+        monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    return name
+
+
 @pytest.mark.parametrize("name", [_param(s.name) for s in scenarios.SCENARIOS])
-def test_scenario_short_form(name: str, options: runner.Options) -> None:
+def test_scenario_short_form(name: str, backend: str, options: runner.Options) -> None:
     result = runner.run_one(scenarios.BY_NAME[name], "torsion", options)
     if result.skipped:
         pytest.skip(result.skipped)
