@@ -501,31 +501,24 @@ AIO_CEILING_TEXT = (
 )
 
 
-def aio_ceiling_rows(aio: dict[str, Any]) -> list[list[str]]:
-    """Rows of the user/system split table, with each case's ceiling against asyncio."""
-    rows = []
-    for part, (key, systems) in AIO_ECHO.items():
-        if key not in aio:
-            continue
-        for size in aio["sizes"]:
-            for conns in aio["conns"]:
-                figs = [aio_echo_figures(aio[key]["runs"], size, conns, s) for s in systems]
-                if any(f["user"] is None or f["sys"] is None for f in figs):
-                    continue
-                t, a, u = figs
-                lowest = min(f["sys"] for f in figs)  # type: ignore[type-var]
-                rows.append(
-                    [
-                        part,
-                        f"{size_name(size)} x {conns}",
-                        *(fmt(f["user"], ".2f") for f in figs),
-                        *(fmt(f["sys"], ".2f") for f in figs),
-                        fmt(ratio(a["cpu"], u["cpu"]), ".2f"),
-                        fmt(ratio(a["cpu"], t["cpu"]), ".2f"),
-                        fmt(ratio(a["cpu"], lowest), ".2f"),
-                    ]
-                )
-    return rows
+def aio_ceiling_row(
+    part: str, case: str, figs: tuple[dict[str, float | None], ...]
+) -> list[str] | None:
+    """A row of the user/system split table (torsion.aio, asyncio, uvloop figures of
+    one case), with the case's ceiling against asyncio; None without the split."""
+    if any(f["user"] is None or f["sys"] is None for f in figs):
+        return None
+    t, a, u = figs
+    lowest = min(f["sys"] for f in figs)  # type: ignore[type-var]
+    return [
+        part,
+        case,
+        *(fmt(f["user"], ".2f") for f in figs),
+        *(fmt(f["sys"], ".2f") for f in figs),
+        fmt(ratio(a["cpu"], u["cpu"]), ".2f"),
+        fmt(ratio(a["cpu"], t["cpu"]), ".2f"),
+        fmt(ratio(a["cpu"], lowest), ".2f"),
+    ]
 
 
 def cpu_cell(figures: dict[str, float | None]) -> str:
@@ -566,7 +559,7 @@ def aio_section(aio: dict[str, Any], targets: Targets) -> list[str]:
         AIO_PRIMARY_TEXT,
         "",
     ]
-    rows, cpuRows = [], []
+    rows, cpuRows, ceilingRows = [], [], []
     for part, (key, (mine, stock, uv)) in AIO_ECHO.items():
         if key not in aio:
             continue
@@ -577,6 +570,9 @@ def aio_section(aio: dict[str, Any], targets: Targets) -> list[str]:
                 ra, ca, ba = aio_echo_ratio(t, a)
                 ru, cu, bu = aio_echo_ratio(t, u)
                 case = f"{size_name(size)} x {conns}"
+                ceiling = aio_ceiling_row(part, case, (t, a, u))
+                if ceiling is not None:
+                    ceilingRows.append(ceiling)
                 rows.append(
                     [
                         part,
@@ -669,7 +665,6 @@ def aio_section(aio: dict[str, Any], targets: Targets) -> list[str]:
             *table(["what", "case", *names], cpuRows),
             "",
         ]
-    ceilingRows = aio_ceiling_rows(aio)
     if ceilingRows:
         out += [
             AIO_CEILING_TEXT,

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import pytest
 
-from twisted_suite import ROOT, rewrite
+from twisted_suite import ROOT, UVLOOP_SITECUSTOMIZE, rewrite
 
 TIMEOUT = 15.0
 
@@ -75,14 +75,6 @@ sys.meta_path.insert(0, _NoTwisted())
 
 #: The flavor that runs a program on torsion's asyncio backend over uvloop.
 UVLOOP = "asyncio+uvloop"
-
-_UVLOOP_POLICY = """
-import asyncio
-
-import uvloop
-
-asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-"""
 
 
 def reactorName(flavor: str) -> str:
@@ -263,7 +255,7 @@ class Run:
         site = where / "_site"
         site.mkdir(exist_ok=True)
         if flavor != "twisted":
-            extra = _UVLOOP_POLICY if flavor == UVLOOP else ""
+            extra = "\n" + UVLOOP_SITECUSTOMIZE if flavor == UVLOOP else ""
             (site / "sitecustomize.py").write_text(_SITECUSTOMIZE + extra)
 
     def _ported(self, path: Path) -> str:

@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from twisted_suite import UVLOOP_SITECUSTOMIZE
+
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 if str(BENCH) not in sys.path:
     sys.path.append(str(BENCH))
@@ -54,15 +56,6 @@ def test_every_scenario_is_covered() -> None:
     assert len(scenarios.SCENARIOS) >= 11
 
 
-_UVLOOP_POLICY = """\
-import asyncio
-
-import uvloop
-
-asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-"""
-
-
 @pytest.fixture(params=["default", "asyncio", "asyncio+uvloop"])
 def backend(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
@@ -74,7 +67,7 @@ def backend(
         monkeypatch.setenv("TORSION_REACTOR", "asyncio")
     if name == "asyncio+uvloop":
         pytest.importorskip("uvloop")
-        (tmp_path / "sitecustomize.py").write_text(_UVLOOP_POLICY)
+        (tmp_path / "sitecustomize.py").write_text(UVLOOP_SITECUSTOMIZE)
         monkeypatch.setenv("PYTHONPATH", str(tmp_path))
     return name
 

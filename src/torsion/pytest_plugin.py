@@ -183,10 +183,9 @@ _LOOP_VARIANTS = {"asyncio+uvloop": "uvloop"}
 def _backends(config: pytest.Config) -> list[str]:
     text = (_option(config, "torsion_backends") or "").strip()
     names: list[str] = []
-    for name in (n.strip() for n in text.split(",")):
-        for one in reactors.available() if name == "all" else [name] if name else []:
-            if one not in names:
-                names.append(one)
+    for name in filter(None, (n.strip() for n in text.split(","))):
+        expanded = reactors.available() if name == "all" else [name]
+        names += [one for one in expanded if one not in names]
     unknown = [n for n in names if n not in reactors.available() and n not in _LOOP_VARIANTS]
     if unknown:
         raise pytest.UsageError(f"--torsion-backends: not available here: {', '.join(unknown)}")

@@ -42,9 +42,20 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+
+#: A ``sitecustomize`` module that makes asyncio's new loops uvloop's: in a
+#: folder on a child Python's PYTHONPATH, it puts the asyncio backend on uvloop.
+UVLOOP_SITECUSTOMIZE = """\
+import asyncio
+
+import uvloop
+
+asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+"""
 PORTING_TABLE = ROOT / "docs" / "porting.md"
 
 __all__ = [
+    "UVLOOP_SITECUSTOMIZE",
     "Outcomes",
     "portTree",
     "portingTable",

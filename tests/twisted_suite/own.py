@@ -23,7 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from twisted_suite import Outcomes, portingTable, portTree, runTorsionTrial, sourceDirectory
+from twisted_suite import (
+    UVLOOP_SITECUSTOMIZE,
+    Outcomes,
+    portingTable,
+    portTree,
+    runTorsionTrial,
+    sourceDirectory,
+)
 
 HERE = Path(__file__).resolve().parent
 
@@ -147,15 +154,6 @@ BACKENDS: dict[str, tuple[dict[str, str], bool]] = {
     "asyncio+uvloop": ({"TORSION_REACTOR": "asyncio", "TWSUITE_BACKEND": "asyncio"}, True),
 }
 
-_UVLOOP_POLICY = """\
-# Written by twisted_suite.own for the asyncio+uvloop run: asyncio's loops are uvloop's.
-import asyncio
-
-import uvloop
-
-asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-"""
-
 
 def runOwnTests(
     dest: Path,
@@ -170,7 +168,7 @@ def runOwnTests(
     env = {**backendEnv, **(env or {})}
     site = dest / "sitecustomize.py"
     if onUvloop:
-        site.write_text(_UVLOOP_POLICY)
+        site.write_text(UVLOOP_SITECUSTOMIZE)
     else:
         site.unlink(missing_ok=True)
     log = dest / "poison.log"
