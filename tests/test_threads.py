@@ -58,6 +58,43 @@ def test_call_from_thread_wakes_a_blocked_loop(reactor: Any) -> None:
     assert ran == [threading.main_thread().name]
 
 
+def test_waker_wakes_again_after_a_wake_up_that_races_its_drain(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A thread's wakeUp() that lands while the reactor drains the waker's pipe
+    (made to happen inside the drain's read here) must not leave the waker
+    believing it is woken with nothing in the pipe: every later wakeUp()
+    would then be skipped while the reactor sleeps."""
+    import select
+
+    from torsion._core import waker as wakerModule
+
+    w = wakerModule.Waker()
+    realRead = wakerModule.os.read
+    raced = []
+
+    def readAfterARacingWakeUp(fd: int, n: int) -> bytes:
+        if not raced:
+            raced.append(True)
+            w.wakeUp()  # another thread, between the reactor's poll and drain
+        return realRead(fd, n)
+
+    try:
+        w.wakeUp()
+        monkeypatch.setattr(wakerModule.os, "read", readAfterARacingWakeUp)
+        w.doRead()
+        monkeypatch.setattr(wakerModule.os, "read", realRead)
+        assert raced
+        w.wakeUp()  # a later call from a thread: the sleeping reactor must see it
+        readable, _, _ = select.select([w.fileno()], [], [], 0)
+        assert readable == [w.fileno()]
+    finally:
+        import os
+
+        os.close(w.fileno())
+        os.close(w.writeFileno)
+
+
 def test_call_from_thread_exception_is_logged(
     reactor: Any, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -2,9 +2,13 @@
 
 A non-blocking pipe: ``wakeUp()`` writes a byte, the reactor drains it on read.
 Writes are coalesced: ``wakeUp`` only writes when the reactor has not yet been
-woken since it last drained the pipe.  The flag is cleared *before* draining,
-and the reactor runs its thread-call queue *after* draining, so a call queued
-while the flag was still set is always seen (see ``Reactor.callFromThread``).
+woken since it last drained the pipe.  The flag is cleared *after* draining:
+cleared before, a thread's byte written between the clear and the drain would
+be drained with the flag left set and the pipe empty, and every later
+``wakeUp`` would then be skipped while the reactor slept.  A thread that finds
+the flag still set queued its call before looking, and the reactor looks at
+its queues (thread calls, asyncio's ready handles) only after the drain, so
+that call is seen on this turn or the next without a byte.
 The write end doubles as ``signal.set_wakeup_fd`` target, so a signal that
 arrives just before the loop blocks still wakes it.
 """
@@ -44,12 +48,12 @@ class Waker:
                 pass
 
     def doRead(self) -> None:
-        self.woken = False
         try:
             while len(os.read(self._r, 4096)) == 4096:
                 pass
         except (BlockingIOError, OSError):
             pass
+        self.woken = False
 
     def doWrite(self) -> None:  # pragma: no cover - never registered for writing
         pass
