@@ -438,13 +438,19 @@ def test_tiny_timeouts_do_not_spin() -> None:
     10 ms down to 0.1 ns take a handful of turns, not a busy loop."""
     loop = torsion.aio.new_event_loop()
     turns = [0]
-    doIteration = loop.doIteration
 
-    def counted(timeout: float | None) -> None:
-        turns[0] += 1
-        doIteration(timeout)
+    class CountedPolls:
+        def __init__(self, backend: Any) -> None:
+            self.backend = backend
 
-    loop.doIteration = counted  # type: ignore[method-assign]
+        def poll(self, timeout: float | None) -> Any:
+            turns[0] += 1
+            return self.backend.poll(timeout)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.backend, name)
+
+    loop._backend = CountedPolls(loop._backend)  # one poll a turn
 
     async def wait() -> None:
         for delay in (1e-2, 1e-4, 1e-6, 1e-8, 1e-10):
@@ -525,3 +531,233 @@ def test_a_write_to_a_reset_peer_closes_the_transport_at_once() -> None:
         loop.run_until_complete(main())
     finally:
         loop.close()
+
+
+async def _closingServer() -> tuple[Any, Any]:
+    """A streams server that closes each connection at the peer's EOF; and a
+    coroutine function that waits for those closes, then closes the server."""
+    handlers: list[asyncio.Future[None]] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        done = asyncio.get_running_loop().create_future()
+        handlers.append(done)
+        await reader.read()
+        writer.close()
+        await writer.wait_closed()
+        done.set_result(None)
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+
+    async def close() -> None:
+        await asyncio.gather(*handlers)
+        server.close()
+        await server.wait_closed()
+
+    return server, close
+
+
+LOOPS = pytest.mark.parametrize(
+    "newLoop",
+    [torsion.aio.new_event_loop, asyncio.new_event_loop],
+    ids=["torsion.aio", "asyncio (the oracle)"],
+)
+
+
+@LOOPS
+def test_handles_scheduled_before_a_poll_run_before_the_io_it_finds(newLoop: Any) -> None:
+    """asyncio's order within a turn: callbacks already scheduled when the loop
+    polls run before the I/O callbacks of that poll (a task woken by
+    create_connection's waiter runs before the new connection's first read)."""
+    loop = newLoop()
+    r, w = socket.socketpair()
+    order: list[str] = []
+    done = loop.create_future()
+
+    def io() -> None:
+        order.append("io")
+        loop.remove_reader(r)
+        done.set_result(None)
+
+    def first() -> None:
+        w.send(b"x")  # readable at the next poll
+        loop.add_reader(r, io)
+        loop.call_soon(order.append, "soon")  # scheduled before that poll
+
+    try:
+        loop.call_soon(first)
+        loop.run_until_complete(done)
+    finally:
+        loop.close()
+        r.close()
+        w.close()
+    assert order == ["soon", "io"]
+
+
+@LOOPS
+def test_stream_protocol_callbacks_run_in_their_connections_context(newLoop: Any) -> None:
+    """A server's protocol factory and callbacks see the context serving started
+    in, a client's the context create_connection was called in; what a
+    callback sets stays with its connection."""
+    seen: list[tuple[str, str, str]] = []
+
+    class Server(asyncio.Protocol):
+        def __init__(self) -> None:
+            seen.append(("server", "factory", _cv.get()))
+
+        def connection_made(self, transport: Any) -> None:
+            self.transport = transport
+            seen.append(("server", "made", _cv.get()))
+            _cv.set("set by connection_made")  # not seen by later callbacks
+
+        def data_received(self, data: bytes) -> None:
+            seen.append(("server", "data", _cv.get()))
+            _cv.set("set by data_received")  # seen by the next one
+            self.transport.write(data)
+
+        def eof_received(self) -> None:
+            seen.append(("server", "eof", _cv.get()))
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            seen.append(("server", "lost", _cv.get()))
+
+    class Client(asyncio.Protocol):
+        def __init__(self) -> None:
+            self.echoed = asyncio.get_running_loop().create_future()
+            self.lost = asyncio.get_running_loop().create_future()
+
+        def connection_made(self, transport: Any) -> None:
+            seen.append(("client", "made", _cv.get()))
+
+        def data_received(self, data: bytes) -> None:
+            seen.append(("client", "data", _cv.get()))
+            if not self.echoed.done():
+                self.echoed.set_result(data)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            seen.append(("client", "lost", _cv.get()))
+            self.lost.set_result(exc)
+
+    async def serve() -> Any:
+        _cv.set("server")
+        return await asyncio.get_running_loop().create_server(Server, "127.0.0.1", 0)
+
+    async def connect(port: int) -> None:
+        _cv.set("client")
+        loop = asyncio.get_running_loop()
+        transport, client = await loop.create_connection(Client, "127.0.0.1", port)
+        transport.write(b"one")
+        await client.echoed
+        client.echoed = loop.create_future()
+        transport.write(b"two")
+        await client.echoed
+        transport.write_eof()
+        await client.lost
+
+    async def main() -> None:
+        server = await asyncio.get_running_loop().create_task(serve())
+        port = server.sockets[0].getsockname()[1]
+        await asyncio.get_running_loop().create_task(connect(port))
+        server.close()
+        await server.wait_closed()
+        assert _cv.get() == "unset"  # nothing leaked into the caller's context
+
+    loop = newLoop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    server = [(what, value) for side, what, value in seen if side == "server"]
+    assert server == [
+        ("factory", "server"),
+        ("made", "server"),
+        ("data", "server"),
+        ("data", "set by data_received"),
+        ("eof", "set by data_received"),
+        ("lost", "set by data_received"),
+    ]
+    client = [(what, value) for side, what, value in seen if side == "client"]
+    assert client == [
+        ("made", "client"),
+        ("data", "client"),
+        ("data", "client"),
+        ("lost", "client"),
+    ]
+
+
+@LOOPS
+def test_an_exception_in_connection_made_is_reported_and_the_connection_goes_on(
+    newLoop: Any,
+) -> None:
+    reported: list[dict[str, Any]] = []
+
+    class Broken(asyncio.Protocol):
+        def connection_made(self, transport: Any) -> None:
+            raise ZeroDivisionError("in connection_made")
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self.lostWith = exc
+            lost.set_result(None)
+
+    async def main() -> Broken:
+        loop = asyncio.get_running_loop()
+        server, closeServer = await _closingServer()
+        port = server.sockets[0].getsockname()[1]
+        transport, protocol = await loop.create_connection(Broken, "127.0.0.1", port)
+        assert not transport.is_closing()
+        transport.close()
+        await lost
+        await closeServer()
+        return protocol
+
+    loop = newLoop()
+    loop.set_exception_handler(lambda loop, context: reported.append(context))
+    lost = loop.create_future()
+    try:
+        protocol = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert protocol.lostWith is None
+    [context] = reported
+    assert isinstance(context["exception"], ZeroDivisionError)
+    assert context["message"].startswith("Exception in callback")
+
+
+def test_debug_mode_reports_like_asyncio(caplog: pytest.LogCaptureFixture) -> None:
+    """Debug mode: a handle's source traceback ends at the code that scheduled
+    it, and a timer callback that runs slow is reported as a ready one is."""
+    import time
+
+    loop = torsion.aio.new_event_loop()
+    loop.set_debug(True)
+    loop.slow_callback_duration = 0.05
+    try:
+        soon = loop.call_soon(lambda: None)
+        later = loop.call_later(0.001, lambda: time.sleep(0.06))
+        here = sys._getframe().f_code.co_name
+        assert soon._source_traceback[-1].name == here  # type: ignore[attr-defined]
+        assert later._source_traceback[-1].name == here  # type: ignore[attr-defined]
+        assert repr(later).startswith("<TimerHandle when=")
+        with caplog.at_level("WARNING", logger="asyncio"):
+            loop.run_until_complete(asyncio.sleep(0.01))
+    finally:
+        loop.close()
+    assert any(
+        r.getMessage().startswith("Executing <TimerHandle") and "took" in r.getMessage()
+        for r in caplog.records
+    ), caplog.records
+
+
+def test_writing_str_to_a_stream_transport_names_asyncio_s_type_error() -> None:
+    async def main() -> None:
+        server, closeServer = await _closingServer()
+        port = server.sockets[0].getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        with pytest.raises(
+            TypeError, match="data argument must be a bytes-like object, not 'str'"
+        ):
+            writer.write("text")  # type: ignore[arg-type]
+        writer.close()
+        await writer.wait_closed()
+        await closeServer()
+
+    torsion.aio.run(main())

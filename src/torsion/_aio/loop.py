@@ -139,6 +139,20 @@ class _Timer(events.TimerHandle):
     __ne__ = object.__ne__
     __hash__ = object.__hash__
 
+    def _repr_info(self) -> list[str]:
+        info: list[str] = super()._repr_info()  # type: ignore[misc]
+        info[0] = "TimerHandle"  # asyncio's name, not this subclass's
+        return info
+
+
+class _DebugTimer(_Timer):
+    """A timer made in debug mode: its run is timed, as a slow callback is reported."""
+
+    __slots__ = ()
+
+    def func(self) -> None:
+        self._loop._runTimed(self)
+
 
 class _SelectorView:
     """What asyncio's transports read from ``loop._selector`` (their repr): the key of an fd."""
@@ -242,15 +256,25 @@ class EventLoop(SocketMethods, TransportMethods, Reactor, asyncio.BaseEventLoop)
         threadCalls = self.threadCallQueue
         timers = self._timers
         runUntilCurrent = self.runUntilCurrent
-        doIteration = self.doIteration
+        poll = self._backend.poll
+        dispatch = self._dispatch
         while True:
             if ready or threadCalls or self._justStopped or self._stopping or not self.running:
-                doIteration(0.0)
+                timeout: float | None = 0.0
             else:
-                doIteration(timers.timeout(self.seconds()))
-            runUntilCurrent()
+                timeout = timers.timeout(self.seconds())
+            try:
+                events = poll(timeout)
+            except InterruptedError:
+                events = None
+            # asyncio's order: the handles scheduled before this poll, then the
+            # I/O it found, then the timers due; what these schedule waits for
+            # the next turn.
             if ready:
                 self._runReady()
+            if events:
+                dispatch(events)
+            runUntilCurrent()
             if self._stopping:
                 return
 
@@ -289,19 +313,23 @@ class EventLoop(SocketMethods, TransportMethods, Reactor, asyncio.BaseEventLoop)
             h = ready.popleft()
             if h._cancelled:
                 continue
-            try:
-                self._current_handle = h
-                t0 = self.time()
-                h._run()
-                dt = self.time() - t0
-                if dt >= self.slow_callback_duration:
-                    logger.warning(
-                        "Executing %s took %.3f seconds",
-                        base_events._format_handle(h),  # type: ignore[attr-defined]
-                        dt,
-                    )
-            finally:
-                self._current_handle = None
+            self._runTimed(h)
+
+    def _runTimed(self, h: events.Handle) -> None:
+        """Run ``h`` in debug mode: a warning if it took slow_callback_duration or more."""
+        try:
+            self._current_handle = h
+            t0 = self.time()
+            h._run()
+            dt = self.time() - t0
+            if dt >= self.slow_callback_duration:
+                logger.warning(
+                    "Executing %s took %.3f seconds",
+                    base_events._format_handle(h),  # type: ignore[attr-defined]
+                    dt,
+                )
+        finally:
+            self._current_handle = None
 
     def _run_once(self) -> None:
         """One turn (asyncio's name; the loop itself does not call it)."""
@@ -449,9 +477,13 @@ class EventLoop(SocketMethods, TransportMethods, Reactor, asyncio.BaseEventLoop)
     ) -> events.Handle:
         if self._closed:
             raise RuntimeError("Event loop is closed")
+        h: Any
         if self._debug or not _FAST_HANDLES:
-            return asyncio.BaseEventLoop.call_soon(self, callback, *args, context=context)
-        h: Any = _new(_Handle)
+            h = asyncio.BaseEventLoop.call_soon(self, callback, *args, context=context)
+            if h._source_traceback:
+                del h._source_traceback[-1]  # this frame: the traceback ends at the caller
+            return h  # type: ignore[no-any-return]
+        h = _new(_Handle)
         h._callback = callback
         h._args = args
         h._cancelled = False
@@ -512,9 +544,10 @@ class EventLoop(SocketMethods, TransportMethods, Reactor, asyncio.BaseEventLoop)
             if self._debug:
                 self._check_thread()  # type: ignore[attr-defined]
                 self._check_callback(callback, "call_at")  # type: ignore[attr-defined]
-            t = _Timer(when, callback, args, self, context)
+            t = (_DebugTimer if self._debug else _Timer)(when, callback, args, self, context)
             if t._source_traceback:
-                del t._source_traceback[-1]
+                # This frame and call_later's (or call_at's): it ends at the caller.
+                del t._source_traceback[-2:]
         else:
             t = _new(_Timer)
             t._callback = callback

@@ -11,9 +11,10 @@ connection, and the asyncio protocol's transport::
     StreamTransport               asyncio's names on top of the stream
         ._protocol = the asyncio protocol
 
-Reading costs nothing extra: the stream calls ``dataReceived``, which is an
-instance slot holding the asyncio protocol's own bound ``data_received`` (a
-``BufferedProtocol`` gets a copy into its ``get_buffer()``).  ``write()``
+Reading costs no Python frame of ours: the stream calls ``dataReceived``, an
+instance slot holding a C partial that runs the asyncio protocol's own bound
+``data_received`` in the transport's context (a ``BufferedProtocol`` gets a
+copy into its ``get_buffer()``).  ``write()``
 passes the bytes to the stream's ``write``, which sends at once when nothing
 is queued.  EOF from the peer is the stream's half-close
 (``readConnectionLost``): ``eof_received()`` decides whether to keep the
@@ -31,12 +32,25 @@ once its queue is empty; ``abort()`` drops the queue.  The stream's
 ``connectionLost`` becomes ``connection_lost(None)`` for a clean or aborted
 close, else the error (an ``OSError`` for a reset, as asyncio gives), from a
 callback of its own on the next turn, as asyncio calls it.
+
+Context: each transport holds a copy of the context it was made in (a
+server's connections: a copy of the context serving started in, in which the
+protocol factory runs too).  The protocol's callbacks from the loop
+(``data_received``, ``eof_received``, ``resume_writing``, ``connection_lost``)
+run in it, ``connection_made`` in a copy of it; so context variables set by
+the code that created the connection are seen there and what a callback sets
+stays with its connection, as with asyncio's transports.  ``pause_writing`` runs in the
+context of the ``write()`` that crossed the high-water mark, as in asyncio.
+These calls all come from the loop's turn, never from inside one another, so
+the context is never entered twice.
 """
 
 from __future__ import annotations
 
 import socket
 from asyncio import BufferedProtocol, constants, futures, transports, trsock
+from contextvars import Context, copy_context
+from functools import partial
 from typing import Any
 
 from torsion import error
@@ -61,6 +75,11 @@ def _lostError(value: BaseException) -> BaseException:
     if isinstance(cause, OSError) and cause.errno is not None:
         return OSError(cause.errno, cause.strerror)
     return ConnectionError(str(value))
+
+
+def _checkBytes(data: Any) -> None:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data argument must be a bytes-like object, not {type(data).__name__!r}")
 
 
 class TransportStream(StreamConnection):
@@ -94,6 +113,7 @@ class StreamTransport(transports._FlowControlMixin):
         "_closeRequested",
         "_closing",
         "_connLost",
+        "_context",
         "_emptyWaiter",
         "_eof",
         "_fatal",
@@ -109,9 +129,16 @@ class StreamTransport(transports._FlowControlMixin):
     _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
 
     def __init__(
-        self, loop: Any, protocol: Any, extra: dict[str, Any] | None = None, server: Any = None
+        self,
+        loop: Any,
+        protocol: Any,
+        extra: dict[str, Any] | None = None,
+        server: Any = None,
+        context: Context | None = None,
     ) -> None:
         super().__init__(extra, loop)
+        # The protocol's callbacks run in this context (see the module docstring).
+        self._context = copy_context() if context is None else context
         self._stream: Any = None
         self._closing = False
         self._closeRequested = False  # close() was called (not an EOF's own close)
@@ -153,7 +180,25 @@ class StreamTransport(transports._FlowControlMixin):
                 extra["peername"] = None
         stream.bufferSize = self._high_water
         stream.registerProducer(self, True)
-        self._protocol.connection_made(self)
+        protocol = self._protocol
+        try:
+            # In a copy: what connection_made sets is not seen by the later
+            # callbacks (asyncio calls it from a handle of its own).
+            self._context.copy().run(protocol.connection_made, self)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            # As asyncio's call_soon(connection_made) does: reported, and the
+            # connection goes on (the protocol may still close it).
+            self._loop.call_exception_handler(
+                {
+                    "message": f"Exception in callback {type(protocol).__qualname__}"
+                    f".connection_made({self!r})",
+                    "exception": exc,
+                    "transport": self,
+                    "protocol": protocol,
+                }
+            )
         if not self._reading:
             stream.pauseProducing()
 
@@ -181,7 +226,7 @@ class StreamTransport(transports._FlowControlMixin):
     def readConnectionLost(self) -> None:
         """The peer sent EOF: keep the connection open only if ``eof_received()`` says so."""
         try:
-            keepOpen = self._protocol.eof_received()
+            keepOpen = self._context.run(self._protocol.eof_received)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
@@ -210,12 +255,12 @@ class StreamTransport(transports._FlowControlMixin):
         self.dataReceived = None
         if self._closeRequested:
             # close() or abort() was called: the stream closed on a later turn already.
-            self._callConnectionLost(exc, server)
+            self._context.run(self._callConnectionLost, exc, server)
         else:
             # As asyncio's transports do, call connection_lost from a callback of
             # its own, never from inside the read that noticed the end: code that
             # stops the loop from connection_lost relies on that ordering.
-            self._loop.call_soon(self._callConnectionLost, exc, server)
+            self._loop.call_soon(self._callConnectionLost, exc, server, context=self._context)
 
     def _callConnectionLost(self, exc: BaseException | None, server: Any) -> None:
         # The protocol of this moment (set_protocol may have replaced it since the
@@ -241,7 +286,7 @@ class StreamTransport(transports._FlowControlMixin):
         waiter = self._emptyWaiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-        self._maybe_resume_protocol()  # may write more (after close() too)
+        self._context.run(self._maybe_resume_protocol)  # may write more (after close() too)
         if self._closing:
             # close() found the protocol paused and left us registered for this
             # call: what resume_writing wrote is queued, the close may now go on.
@@ -259,10 +304,13 @@ class StreamTransport(transports._FlowControlMixin):
 
     def set_protocol(self, protocol: Any) -> None:
         self._protocol = protocol
+        # Called by the stream for each read: a C partial, so that running the
+        # protocol in its context costs no Python frame of ours.
+        run: Any = self._context.run
         if isinstance(protocol, BufferedProtocol):
-            self.dataReceived = self._bufferedReceived
+            self.dataReceived = partial(run, self._bufferedReceived)
         else:
-            self.dataReceived = protocol.data_received
+            self.dataReceived = partial(run, protocol.data_received)
 
     def is_closing(self) -> bool:
         return self._closing
@@ -300,7 +348,11 @@ class StreamTransport(transports._FlowControlMixin):
             self._writeRefused(data)
             return
         stream = self._stream
-        stream.write(data)
+        try:
+            stream.write(data)
+        except TypeError:
+            _checkBytes(data)  # asyncio's message for a wrong type
+            raise
         if stream._writeError is not None:
             # Gone (a reset, a broken pipe): closing now, connection_lost
             # follows, as with asyncio's transports.
@@ -309,10 +361,7 @@ class StreamTransport(transports._FlowControlMixin):
                 self._fatal = _lostError(stream._writeError)
 
     def _writeRefused(self, data: Any) -> None:
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(
-                f"data argument must be a bytes-like object, not {type(data).__name__!r}"
-            )
+        _checkBytes(data)
         if self._eof:
             raise RuntimeError("Cannot call write() after write_eof()")
         if self._emptyWaiter is not None:
@@ -415,34 +464,40 @@ class _ServingFactory:
         self.sslcontext = sslcontext
         self.server = server
         self.ssl = ssl
+        # Each connection's protocol is made, and called, in a copy of the
+        # context serving started in (as asyncio's accept task runs in one).
+        self.context = copy_context()
 
     def buildProtocol(self, addr: Any) -> StreamTransport | None:
-        loop = self.loop
+        context = self.context.copy()
         try:
-            protocol = self.protocolFactory()
-            if self.sslcontext is not None:
-                from asyncio import sslproto
-
-                protocol = sslproto.SSLProtocol(
-                    loop,
-                    protocol,
-                    self.sslcontext,
-                    None,  # type: ignore[arg-type]
-                    server_side=True,
-                    **self.ssl,
-                )
+            protocol = context.run(self._makeProtocol)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
-            loop.call_exception_handler(
+            self.loop.call_exception_handler(
                 {
                     "message": "Error on transport creation for incoming connection",
                     "exception": exc,
                 }
             )
             return None
-        transport = StreamTransport(loop, protocol, {"peername": addr}, self.server)
-        return transport
+        return StreamTransport(self.loop, protocol, {"peername": addr}, self.server, context)
+
+    def _makeProtocol(self) -> Any:
+        protocol = self.protocolFactory()
+        if self.sslcontext is None:
+            return protocol
+        from asyncio import sslproto
+
+        return sslproto.SSLProtocol(
+            self.loop,
+            protocol,
+            self.sslcontext,
+            None,  # type: ignore[arg-type]
+            server_side=True,
+            **self.ssl,
+        )
 
     def doStart(self) -> None:
         pass

@@ -256,6 +256,10 @@ class ReactorCore:
             events = self._backend.poll(timeout)
         except InterruptedError:
             return
+        self._dispatch(events)
+
+    def _dispatch(self, events: list[tuple[int, int]]) -> None:
+        """Call ``doRead``/``doWrite`` of the selectables that ``events`` (a poll's) name."""
         readers = self._readers
         writers = self._writers
         for fd, mask in events:
