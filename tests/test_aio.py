@@ -761,3 +761,189 @@ def test_writing_str_to_a_stream_transport_names_asyncio_s_type_error() -> None:
         await closeServer()
 
     torsion.aio.run(main())
+
+
+@LOOPS
+def test_a_large_write_that_went_out_whole_leaves_flow_control_on(newLoop: Any) -> None:
+    """A write bigger than the high-water mark that the kernel takes at once
+    must not switch flow control off: once data queues past the mark,
+    pause_writing comes (anyio sets the mark to 0 and relies on it)."""
+    events: list[str] = []
+
+    class Writer(asyncio.Protocol):
+        def connection_made(self, transport: Any) -> None:
+            transport.set_write_buffer_limits(high=1024)
+
+        def pause_writing(self) -> None:
+            events.append("pause")
+
+        def resume_writing(self) -> None:
+            events.append("resume")
+
+    async def main() -> int:
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_unix_connection(Writer, sock=mine)
+        transport.write(b"x" * 4096)  # taken whole by the kernel
+        assert events == []
+        assert transport.get_write_buffer_size() == 0
+        written = 4096
+        while not events and written < 64 * 1024 * 1024:
+            transport.write(b"x" * 65536)  # the peer never reads
+            written += 65536
+        queued = transport.get_write_buffer_size()
+        transport.abort()
+        return queued
+
+    mine, peer = socket.socketpair()
+    loop = newLoop()
+    try:
+        queued = loop.run_until_complete(main())
+    finally:
+        loop.close()
+        peer.close()
+    assert events == ["pause"]
+    assert 1024 < queued <= 65536
+
+
+@LOOPS
+def test_lowering_the_high_water_mark_under_a_queue_pauses_then_resumes(newLoop: Any) -> None:
+    events: list[str] = []
+
+    class Writer(asyncio.Protocol):
+        def connection_made(self, transport: Any) -> None:
+            transport.set_write_buffer_limits(high=1 << 30)
+
+        def pause_writing(self) -> None:
+            events.append("pause")
+
+        def resume_writing(self) -> None:
+            events.append("resume")
+            resumed.set_result(None)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_unix_connection(Writer, sock=mine)
+        while not transport.get_write_buffer_size():
+            transport.write(b"x" * 65536)  # until the kernel's buffer is full
+        assert events == []
+        transport.set_write_buffer_limits(high=0)
+        assert events == ["pause"]
+        drained = loop.run_in_executor(None, drain)
+        await asyncio.wait_for(resumed, 10)
+        transport.close()
+        await drained
+
+    def drain() -> None:
+        while peer.recv(1 << 20):
+            pass
+
+    mine, peer = socket.socketpair()
+    loop = newLoop()
+    resumed = loop.create_future()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+        peer.close()
+    assert events == ["pause", "resume"]
+
+
+@LOOPS
+def test_a_timer_far_in_the_future_does_not_overflow_the_poller(newLoop: Any) -> None:
+    """asyncio.sleep(math.inf) and call_later(1e10): the turn waits at most a
+    day at a time (before, epoll's timeout overflowed)."""
+    import math
+    import time
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        far = loop.call_later(1e10, lambda: None)
+        sleeper = asyncio.ensure_future(asyncio.sleep(math.inf))
+        # Woken by a thread, not a timer: the far ones are the next due.
+        await loop.run_in_executor(None, time.sleep, 0.02)
+        assert not sleeper.done()
+        sleeper.cancel()
+        far.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await sleeper
+
+    loop = newLoop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+@LOOPS
+def test_remove_reader_of_a_socket_closed_since(newLoop: Any) -> None:
+    """remove_reader/remove_writer given the socket object that was watched,
+    now closed (fileno() is -1): found by identity and removed, as asyncio's
+    selector finds it."""
+    loop = newLoop()
+    a, b = socket.socketpair()
+    never = socket.socket()
+    never.close()
+    try:
+        loop.add_reader(a, lambda: None)
+        loop.add_writer(b, lambda: None)
+        fd = a.fileno()
+        a.close()
+        b.close()
+        assert loop.remove_reader(a) is True
+        assert loop.remove_writer(b) is True
+        assert loop.remove_reader(fd) is False
+        with pytest.raises(ValueError, match="Invalid file descriptor"):
+            loop.remove_reader(never)
+    finally:
+        loop.close()
+
+
+@LOOPS
+def test_create_connection_turns_nagle_off(newLoop: Any) -> None:
+    async def main() -> int:
+        server, closeServer = await _closingServer()
+        port = server.sockets[0].getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        sock = writer.get_extra_info("socket")
+        nodelay = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        writer.close()
+        await writer.wait_closed()
+        await closeServer()
+        return int(nodelay)
+
+    loop = newLoop()
+    try:
+        assert loop.run_until_complete(main()) != 0
+    finally:
+        loop.close()
+
+
+@LOOPS
+def test_a_failed_sock_connect_leaves_no_cycle_through_its_exception(newLoop: Any) -> None:
+    """The connect error's traceback must not hold the future that holds the
+    error (CPython gh-124859): only the GC would free them."""
+    import gc
+
+    async def main() -> OSError:
+        loop = asyncio.get_running_loop()
+        port = socket.socket()
+        port.bind(("127.0.0.1", 0))  # bound, not listening: refused
+        address = port.getsockname()
+        sock = socket.socket()
+        sock.setblocking(False)
+        try:
+            await loop.sock_connect(sock, address)
+        except OSError as e:
+            return e
+        finally:
+            sock.close()
+            port.close()
+        raise AssertionError("connected to a port nobody listens on")
+
+    loop = newLoop()
+    try:
+        exc = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert isinstance(exc, ConnectionRefusedError)
+    assert not [r for r in gc.get_referrers(exc) if isinstance(r, asyncio.Future)]

@@ -54,6 +54,17 @@ def test_order_by_time_then_by_scheduling(queue: TimerQueue, clock: FakeTime) ->
     assert queue.timeout(clock.now) is None
 
 
+def test_the_wait_for_a_far_call_is_at_most_a_day(queue: TimerQueue, clock: FakeTime) -> None:
+    """A call due in 1e10 s (or at infinity) asks the poller to wait a day, no
+    more: longer, epoll's and poll's timeouts overflow."""
+    from torsion._core.timers import MAX_WAIT
+
+    queue.callLater(1e10, lambda: None)
+    assert queue.timeout(clock.now) == MAX_WAIT == 86400.0
+    queue.callLater(3.0, lambda: None)
+    assert queue.timeout(clock.now) == 3.0
+
+
 def test_only_due_calls_run(queue: TimerQueue, clock: FakeTime) -> None:
     ran: list[int] = []
     queue.callLater(1, ran.append, 1)

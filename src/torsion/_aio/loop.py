@@ -667,20 +667,38 @@ class EventLoop(SocketMethods, TransportMethods, Reactor, asyncio.BaseEventLoop)
     def add_reader(self, fd: Any, callback: Callable[[Unpack[_Ts]], Any], *args: *_Ts) -> None:
         """Call ``callback(*args)`` whenever ``fd`` is readable."""
         self._ensure_fd_no_transport(fd)
-        self._add_reader(fileobjToFd(fd), callback, *args)
+        fileno = fileobjToFd(fd)
+        self._add_reader(fileno, callback, *args)
+        self._readers[fileno].fileobj = fd
 
     def remove_reader(self, fd: Any) -> bool:
-        self._ensure_fd_no_transport(fd)
-        return self._remove_reader(fileobjToFd(fd))
+        fileno = self._watchedFd(fd, self._readers)
+        self._ensure_fd_no_transport(fileno)
+        return self._remove_reader(fileno)
 
     def add_writer(self, fd: Any, callback: Callable[[Unpack[_Ts]], Any], *args: *_Ts) -> None:
         """Call ``callback(*args)`` whenever ``fd`` is writable."""
         self._ensure_fd_no_transport(fd)
-        self._add_writer(fileobjToFd(fd), callback, *args)
+        fileno = fileobjToFd(fd)
+        self._add_writer(fileno, callback, *args)
+        self._writers[fileno].fileobj = fd
 
     def remove_writer(self, fd: Any) -> bool:
-        self._ensure_fd_no_transport(fd)
-        return self._remove_writer(fileobjToFd(fd))
+        fileno = self._watchedFd(fd, self._writers)
+        self._ensure_fd_no_transport(fileno)
+        return self._remove_writer(fileno)
+
+    def _watchedFd(self, fileobj: Any, table: dict[int, Any]) -> int:
+        """The descriptor of ``fileobj``; for one closed since it was watched
+        (its ``fileno()`` is -1 now), the descriptor it was watched under, as
+        asyncio's selector finds it."""
+        try:
+            return fileobjToFd(fileobj)
+        except ValueError:
+            for fd, w in table.items():
+                if w.__class__ is FdWatcher and w.fileobj is fileobj:
+                    return fd
+            raise
 
     # ------------------------------------------------------------ signals
 

@@ -24,6 +24,27 @@ __all__ = ["SocketMethods"]
 _AGAIN: Any = object()  # an attempt's answer for "not finished: keep waiting"
 
 
+def _sockReady(fut: Any, attempt: Callable[[], Any]) -> None:
+    """``sock`` is ready: try ``attempt()`` again; done, its result settles ``fut``."""
+    if fut.done():
+        return
+    try:
+        result = attempt()
+    except (BlockingIOError, InterruptedError):
+        return
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException as exc:
+        fut.set_exception(exc)
+    else:
+        if result is not _AGAIN:
+            fut.set_result(result)
+    finally:
+        # The exception's traceback keeps this frame: not the future too,
+        # which holds the exception (a cycle only the GC would break).
+        fut = None
+
+
 class SocketMethods:
     """The ``sock_*`` part of the EventLoop (a mixin: it uses the loop's own methods)."""
 
@@ -48,23 +69,7 @@ class SocketMethods:
         fut = self.create_future()
         fd = sock.fileno()
         self._ensure_fd_no_transport(fd)
-
-        def ready() -> None:
-            if fut.done():
-                return
-            try:
-                result = attempt()
-            except (BlockingIOError, InterruptedError):
-                return
-            except (SystemExit, KeyboardInterrupt):
-                raise
-            except BaseException as exc:
-                fut.set_exception(exc)
-            else:
-                if result is not _AGAIN:
-                    fut.set_result(result)
-
-        handle = (self._add_writer if writing else self._add_reader)(fd, ready)
+        handle = (self._add_writer if writing else self._add_reader)(fd, _sockReady, fut, attempt)
         fut.add_done_callback(functools.partial(self._sockDone, fd, writing, handle))
         return fut
 

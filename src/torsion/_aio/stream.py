@@ -103,6 +103,7 @@ class StreamTransport(transports._FlowControlMixin):
     _high_water: int
     _maybe_pause_protocol: Any
     _maybe_resume_protocol: Any
+    _protocol_paused: bool
     _set_write_buffer_limits: Any
     _protocol: Any
     dataReceived: Any
@@ -281,6 +282,13 @@ class StreamTransport(transports._FlowControlMixin):
 
     def pauseProducing(self) -> None:
         self._maybe_pause_protocol()
+        if not self._protocol_paused:
+            # The stream also pauses its producer after one write larger than
+            # its bufferSize that went out whole (Twisted's rule); asyncio pauses
+            # only for what is queued.  Unpaused, the stream asks again the next
+            # time its queue passes the mark (else it would never ask, nor
+            # resume us, and the queue would grow unchecked).
+            self._stream.producerPaused = False
 
     def resumeProducing(self) -> None:
         waiter = self._emptyWaiter
@@ -338,9 +346,13 @@ class StreamTransport(transports._FlowControlMixin):
 
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
         self._set_write_buffer_limits(high=high, low=low)
-        if self._stream is not None:
-            self._stream.bufferSize = self._high_water
-        self._maybe_pause_protocol()
+        stream = self._stream
+        if stream is not None:
+            stream.bufferSize = self._high_water
+            if stream._buffered > stream.bufferSize:
+                # Through the stream, so that it resumes the protocol once its
+                # queue is empty.
+                stream._pauseProducer()
 
     def write(self, data: Any) -> None:
         """Send ``data`` (bytes-like), after anything already queued."""

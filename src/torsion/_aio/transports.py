@@ -67,6 +67,13 @@ class TransportMethods:
         extra: dict[str, Any] | None = None,
         server: Any = None,
     ) -> StreamTransport:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.type == socket.SOCK_STREAM:
+            # No Nagle delay, as asyncio's transports (a server's accepted
+            # sockets have it from their listening socket: ServingPort).
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
         transport = StreamTransport(self, protocol, extra, server)
         self.call_soon(transport._start, TransportStream(sock, transport, self), waiter)
         return transport

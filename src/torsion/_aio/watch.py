@@ -29,12 +29,15 @@ def fileobjToFd(fileobj: Any) -> int:
 
 
 class FdWatcher:
-    __slots__ = ("fd", "reader", "writer")
+    __slots__ = ("fd", "fileobj", "reader", "writer")
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self.reader: Any = None
         self.writer: Any = None
+        # What add_reader/add_writer was last given for fd (a socket ...):
+        # remove_reader finds it by identity once it is closed.
+        self.fileobj: Any = fd
 
     def __repr__(self) -> str:
         return f"<FdWatcher fd={self.fd} reader={self.reader!r} writer={self.writer!r}>"

@@ -49,6 +49,9 @@ from torsion import _log, error
 __all__ = ["DelayedCall", "TimerQueue"]
 
 _seq = itertools.count()
+
+#: The longest a turn waits for its next timer, in seconds (asyncio's bound too).
+MAX_WAIT = 86400.0
 _NOKW: dict[str, Any] = {}
 _heappush = heapq.heappush
 _heappop = heapq.heappop
@@ -256,14 +259,21 @@ class TimerQueue:
         self._add(call)
 
     def timeout(self, now: float) -> float | None:
-        """Seconds until the next live call is due (0 if one is due), or None if none."""
+        """Seconds until the next live call is due (0 if one is due), or None if none.
+
+        At most a day: the pollers take no longer wait (a call due in 1e10 s,
+        or at infinity, would overflow them); the turn after a day's wait just
+        asks again.
+        """
         times = self._times
         buckets = self._buckets
         while times:
             when = times[0]
             if when in buckets:
                 delta = when - now
-                return delta if delta > 0.0 else 0.0
+                if delta > 0.0:
+                    return delta if delta < MAX_WAIT else MAX_WAIT
+                return 0.0
             _heappop(times)
             self._dead -= 1
         return None
