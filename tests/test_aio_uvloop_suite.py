@@ -6,8 +6,8 @@ is run as ``Test_UV_...`` on uvloop and as ``Test_AIO_...`` on asyncio's loop,
 so the ``AIO`` classes are a loop-generic record of what asyncio does (TCP,
 UNIX, TLS, UDP, pipes, subprocesses, signals, DNS, executors, contexts,
 aiohttp).  The suite is not in uvloop's wheel: it comes from the sdist of the
-installed uvloop version (``pip download``, cached in ``.cache/``, never
-committed).  Each ``AIO`` class is subclassed here with torsion's loop and
+installed uvloop version (tests/_upstream.py: ``pip download``, cached in
+``.cache/``, never committed).  Each ``AIO`` class is subclassed here with torsion's loop and
 event loop policy; the tests keep ``implementation == "asyncio"`` and see
 ``is_asyncio_loop()`` true, since torsion.aio promises asyncio's behaviour (its
 datagram, pipe and TLS transports are asyncio's own classes).
@@ -19,19 +19,14 @@ listed must pass.
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
-import os
-import subprocess
 import sys
-import tarfile
-import tempfile
 import unittest
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import torsion.aio
+from _upstream import fetchSdist
 
 if sys.platform == "win32":  # pragma: no cover
     pytest.skip("torsion.aio runs on POSIX systems", allow_module_level=True)
@@ -45,8 +40,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning:aiohttp.web_runner"),
 ]
 
-VERSION = importlib.metadata.version("uvloop")
-CACHE = Path(__file__).resolve().parent.parent / ".cache" / f"uvloop-{VERSION}"
 PACKAGE = "uvloop_tests"
 
 #: uvloop's test modules that have asyncio-loop (``AIO``) classes.
@@ -85,50 +78,7 @@ SKIPS: dict[str, str] = {
 }
 
 
-def _fetchSuite() -> Path:
-    """The directory holding ``uvloop_tests`` (uvloop's ``tests/``), fetched once."""
-    if (CACHE / PACKAGE / "__init__.py").exists():
-        return CACHE
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
-        got = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                f"uvloop=={VERSION}",
-                "-d",
-                tmp,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        sdists = list(Path(tmp).glob("uvloop-*.tar.gz"))
-        if got.returncode or not sdists:
-            raise RuntimeError(f"could not download uvloop {VERSION}'s sdist:\n{got.stderr}")
-        prefix = f"uvloop-{VERSION}/tests/"
-        staging = Path(tmp) / PACKAGE
-        with tarfile.open(sdists[0]) as tar:
-            members = []
-            for member in tar.getmembers():
-                if member.isfile() and member.name.startswith(prefix):
-                    member.name = member.name[len(prefix) :]
-                    members.append(member)
-            if hasattr(tarfile, "data_filter"):
-                tar.extractall(staging, members=members, filter="data")
-            else:  # pragma: no cover - Pythons before the extraction filters
-                tar.extractall(staging, members=members)
-        os.replace(staging, CACHE / PACKAGE)
-    return CACHE
-
-
-sys.path.insert(0, str(_fetchSuite()))
+sys.path.insert(0, str(fetchSdist("uvloop", {"tests": PACKAGE})))
 
 
 class _OnTorsion:
