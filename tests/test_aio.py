@@ -947,3 +947,34 @@ def test_a_failed_sock_connect_leaves_no_cycle_through_its_exception(newLoop: An
         loop.close()
     assert isinstance(exc, ConnectionRefusedError)
     assert not [r for r in gc.get_referrers(exc) if isinstance(r, asyncio.Future)]
+
+
+def test_lowering_the_high_water_mark_after_close_with_a_queue_is_harmless() -> None:
+    """After close() the transport is no longer its stream's producer: new
+    limits then change nothing, and the queue still drains before the close."""
+
+    async def main() -> tuple[int, int]:
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_unix_connection(asyncio.Protocol, sock=mine)
+        while not transport.get_write_buffer_size():
+            transport.write(b"x" * 65536)
+        queued = transport.get_write_buffer_size()
+        transport.close()
+        transport.set_write_buffer_limits(high=0)
+        received = await loop.run_in_executor(None, drain)
+        return queued, received
+
+    def drain() -> int:
+        total = 0
+        while chunk := peer.recv(1 << 20):
+            total += len(chunk)
+        return total
+
+    mine, peer = socket.socketpair()
+    loop = torsion.aio.new_event_loop()
+    try:
+        queued, received = loop.run_until_complete(main())
+    finally:
+        loop.close()
+        peer.close()
+    assert received > queued > 0

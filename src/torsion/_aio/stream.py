@@ -39,10 +39,10 @@ protocol factory runs too).  The protocol's callbacks from the loop
 (``data_received``, ``eof_received``, ``resume_writing``, ``connection_lost``)
 run in it, ``connection_made`` in a copy of it; so context variables set by
 the code that created the connection are seen there and what a callback sets
-stays with its connection, as with asyncio's transports.  ``pause_writing`` runs in the
-context of the ``write()`` that crossed the high-water mark, as in asyncio.
-These calls all come from the loop's turn, never from inside one another, so
-the context is never entered twice.
+stays with its connection, as with asyncio's transports.  ``pause_writing``
+runs in the context of the ``write()`` that crossed the high-water mark, as in
+asyncio.  These calls all come from the loop's turn, never from inside one
+another, so the context is never entered twice.
 """
 
 from __future__ import annotations
@@ -349,9 +349,9 @@ class StreamTransport(transports._FlowControlMixin):
         stream = self._stream
         if stream is not None:
             stream.bufferSize = self._high_water
-            if stream._buffered > stream.bufferSize:
+            if stream.producer is self and stream._buffered > stream.bufferSize:
                 # Through the stream, so that it resumes the protocol once its
-                # queue is empty.
+                # queue is empty (after close() we are no longer its producer).
                 stream._pauseProducer()
 
     def write(self, data: Any) -> None:
