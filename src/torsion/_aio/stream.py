@@ -58,7 +58,7 @@ from torsion._net.listen import AcceptedConnection, ListeningPort
 from torsion._net.stream import StreamConnection
 from torsion.failure import Failure
 
-__all__ = ["AcceptedStream", "ServingPort", "StreamTransport", "TransportStream"]
+__all__ = ["AcceptedStream", "ServingPort", "StreamTransport", "TransportStream", "noNagle"]
 
 #: How ``abort()`` ends the stream: closed plainly, reported as connection_lost(None).
 _ABORTED = Failure(error.ConnectionDone("aborted"))
@@ -75,6 +75,15 @@ def _lostError(value: BaseException) -> BaseException:
     if isinstance(cause, OSError) and cause.errno is not None:
         return OSError(cause.errno, cause.strerror)
     return ConnectionError(str(value))
+
+
+def noNagle(sock: socket.socket) -> None:
+    """Turn Nagle's algorithm off on a TCP socket (asyncio's transports all do)."""
+    if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.type == socket.SOCK_STREAM:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
 
 
 def _checkBytes(data: Any) -> None:
@@ -538,12 +547,7 @@ class ServingPort(ListeningPort):
         server: Any,
         **ssl: Any,
     ) -> ServingPort:
-        if sock.family in (socket.AF_INET, socket.AF_INET6):
-            # Accepted sockets inherit it (on Linux): no Nagle delay, as asyncio.
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:
-                pass
+        noNagle(sock)  # accepted sockets inherit it (on Linux)
         port = cls(sock, _ServingFactory(loop, protocolFactory, sslcontext, server, **ssl), loop)
         port.startListening()
         return port

@@ -23,7 +23,7 @@ import stat
 from asyncio import base_events, selector_events, sslproto, tasks, unix_events
 from typing import Any
 
-from torsion._aio.stream import ServingPort, StreamTransport, TransportStream
+from torsion._aio.stream import ServingPort, StreamTransport, TransportStream, noNagle
 from torsion._process import reap
 
 __all__ = ["TransportMethods"]
@@ -67,13 +67,7 @@ class TransportMethods:
         extra: dict[str, Any] | None = None,
         server: Any = None,
     ) -> StreamTransport:
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.type == socket.SOCK_STREAM:
-            # No Nagle delay, as asyncio's transports (a server's accepted
-            # sockets have it from their listening socket: ServingPort).
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:
-                pass
+        noNagle(sock)  # (a server's accepted sockets have it from ServingPort's)
         transport = StreamTransport(self, protocol, extra, server)
         self.call_soon(transport._start, TransportStream(sock, transport, self), waiter)
         return transport
