@@ -466,3 +466,49 @@ def test_run_function_async_main(tmp_path: Any) -> None:
             [*cmd, "amain:fails"], capture_output=True, text=True, env=env, timeout=60
         )
         assert proc.returncode == 3, proc.stderr
+
+
+def test_a_signal_caught_by_another_thread_still_wakes_the_loop(reactor: Any) -> None:
+    """While ``torsion run`` serves, the reactor's waker is the wakeup descriptor.
+
+    A signal's C handler may run in any thread, or in the main thread just
+    before it blocks in ``poll``; either way only the wakeup descriptor gets
+    the loop to run the Python handler.  Here a helper thread signals itself,
+    so the main thread, asleep in ``poll``, is not interrupted.
+    """
+    from torsion.cli._runner import _signalsUntilExit
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("reads where the main thread sleeps from /proc")
+    caught: list[int] = []
+
+    def onSignal(number: int, frame: Any) -> None:
+        caught.append(number)
+        reactor.callFromThread(reactor.stop)
+
+    wchan = Path(f"/proc/self/task/{threading.get_native_id()}/wchan")
+
+    def signalItself() -> None:
+        # Once the main thread sleeps in the kernel's poll (nothing else to
+        # wait on: the state is the kernel's), a signal only this thread gets.
+        deadline = time.monotonic() + 10
+        while "poll" not in wchan.read_text() and time.monotonic() < deadline:
+            time.sleep(0.001)
+        signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)
+
+    helper = threading.Thread(target=signalItself)
+    reactor.callWhenRunning(helper.start)
+    failsafe = reactor.callLater(20, reactor.stop)  # a bound, not a synchronisation
+    previous = signal.getsignal(signal.SIGUSR1)
+    wakeupBefore = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(wakeupBefore)
+    try:
+        with _signalsUntilExit(reactor, {signal.SIGUSR1: onSignal}):
+            reactor.run(installSignalHandlers=False)
+        assert signal.set_wakeup_fd(wakeupBefore) == wakeupBefore  # put back on exit
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+        helper.join()
+    assert caught == [signal.SIGUSR1]
+    assert failsafe.active(), "the loop slept through the signal until the failsafe"
+    failsafe.cancel()

@@ -219,6 +219,12 @@ def _signalsUntilExit(reactor: Any, handlers: dict[int, Any] | None = None) -> I
     default handler in between; the process exits with them in place.
     ``handlers`` replaces the reactor's: ``{signal number: handler}``, where a
     handler may also be ``signal.SIG_IGN``.
+
+    The reactor's waker is the process's wakeup descriptor meanwhile, as it is
+    when the reactor installs its own handlers.  Without it a signal that lands
+    after the loop's last bytecode but before it blocks in ``poll`` (or that
+    the kernel hands to another thread) runs its Python handler only when
+    something else wakes the loop: seconds later, or never.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -231,11 +237,15 @@ def _signalsUntilExit(reactor: Any, handlers: dict[int, Any] | None = None) -> I
 
     for number, handler in handlers.items():
         signal.signal(number, forward if callable(handler) else handler)
+    waker = getattr(reactor, "_waker", None)
+    saved = None if waker is None else signal.set_wakeup_fd(waker.writeFileno)
     try:
         yield
     finally:
         for number in handlers:
             signal.signal(number, signal.SIG_IGN)
+        if saved is not None:
+            signal.set_wakeup_fd(saved)
 
 
 def run(name: str, service: Service, options: argparse.Namespace, worker: Any = None) -> None:
