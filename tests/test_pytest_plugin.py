@@ -200,6 +200,58 @@ def test_coroutines_of_other_async_plugins_are_left_alone(pytester: pytest.Pytes
     result.stdout.fnmatch_lines(["*async def functions are not natively supported*"])
 
 
+def test_coroutines_a_conftest_runs_itself_are_left_to_it(pytester: pytest.Pytester) -> None:
+    # A project's own hook running every coroutine test with asyncio.run, no
+    # marker: torsion, installed beside it, must not take the test first.
+    pytester.makeconftest(
+        """
+        import asyncio, inspect
+
+        def pytest_pyfunc_call(pyfuncitem):
+            if inspect.iscoroutinefunction(pyfuncitem.obj):
+                args = {n: pyfuncitem.funcargs[n] for n in pyfuncitem._fixtureinfo.argnames}
+                asyncio.run(pyfuncitem.obj(**args))
+                return True
+        """
+    )
+    pytester.makepyfile(
+        """
+        import asyncio
+        from torsion import reactors
+
+        async def test_in_an_asyncio_task():
+            assert asyncio.current_task() is not None
+            assert reactors.installed() is None
+            await asyncio.sleep(0)
+        """
+    )
+    run(pytester).assert_outcomes(passed=1)
+
+
+def test_aiohttp_plugin_tests_run_on_its_own_loop(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("aiohttp")
+    pytester.makeconftest('pytest_plugins = ["aiohttp.pytest_plugin"]\n')
+    pytester.makepyfile(
+        """
+        import asyncio
+        from aiohttp import web
+
+        async def hello(request):
+            return web.Response(text="hi")
+
+        async def test_client(aiohttp_client):
+            app = web.Application()
+            app.router.add_get("/", hello)
+            client = await aiohttp_client(app)
+            response = await client.get("/")
+            assert (response.status, await response.text()) == (200, "hi")
+            assert asyncio.current_task() is not None
+        """
+    )
+    ignore = "ignore:aiohttp.pytest_plugin will be removed:DeprecationWarning"
+    run(pytester, "-W", ignore).assert_outcomes(passed=1)
+
+
 LEAKY = """
 import socket, threading, pytest
 from torsion import task

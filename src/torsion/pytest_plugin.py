@@ -31,7 +31,9 @@ Deferred and coroutine tests
     does).  It fails if not done after ``torsion_timeout`` seconds (120), or
     the ``@pytest.mark.torsion_timeout(seconds)`` of the test, saying where
     it was waiting.  Coroutines marked for asyncio, anyio or trio are left
-    to those plugins; ``torsion_coroutines = false`` leaves all of them.
+    to those plugins; ``torsion_coroutines = false`` leaves all of them.  An
+    unmarked coroutine test is torsion's only if no conftest or plugin loaded
+    after this one runs it itself (see ``pytest_pyfunc_call_unclaimed``).
 
 Leak check
     ``--torsion-leak-check`` (or ``torsion_leak_check = true``): each test
@@ -363,13 +365,36 @@ def _runOnReactor(item: pytest.Function, f: Callable[..., Any]) -> Callable[...,
     return test
 
 
+# Who runs a test: a test marked for torsion (its decorators), or a plain
+# function that may return a Deferred, is torsion's before anyone else's
+# (``pytest_pyfunc_call``).  An unmarked ``async def`` test goes to whichever
+# conftest or plugin claims it first (aiohttp's plugin, a project's own
+# ``pytest_pyfunc_call`` running coroutines with ``asyncio.run``...), and to
+# torsion only if none of those does (``pytest_pyfunc_call_unclaimed``: an
+# ordinary hook, so pluggy calls it after those registered later than this
+# plugin, every conftest and the plugins conftests load among them, and before
+# pytest's own "async def functions are not natively supported").  torsion gets
+# installed where tests were written for other async plugins: taking their
+# coroutines first would run them outside any asyncio task.
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, object]:
     original = pyfuncitem.obj
-    if _isForeignCoroutine(pyfuncitem, original):
+    if inspect.iscoroutinefunction(original) and getattr(original, _MARK, None) is None:
         return (yield)
     pyfuncitem.obj = _runOnReactor(pyfuncitem, original)
     try:
         return (yield)
     finally:
         pyfuncitem.obj = original
+
+
+@pytest.hookimpl(specname="pytest_pyfunc_call")
+def pytest_pyfunc_call_unclaimed(pyfuncitem: pytest.Function) -> bool | None:
+    f = pyfuncitem.obj
+    if not inspect.iscoroutinefunction(f) or _isForeignCoroutine(pyfuncitem, f):
+        return None
+    args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    _runOnReactor(pyfuncitem, f)(**args)
+    return True
