@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
 import socket
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -332,7 +334,7 @@ def test_timer_handles_in_the_reactor_queue() -> None:
     try:
         ran: list[str] = []
         a = loop.call_later(0.01, ran.append, "a")
-        b = loop.call_at(a.when(), ran.append, "b")  # the same due time: one bucket
+        b = loop.call_at(a.when(), ran.append, "b")  # the same due time
         loop.call_later(0.01, ran.append, "c")
         assert not b.cancelled()
         b.cancel()
@@ -341,6 +343,35 @@ def test_timer_handles_in_the_reactor_queue() -> None:
         loop.run_until_complete(asyncio.sleep(0.05))
         assert ran == ["a", "c"]
         assert not a.cancelled()
+    finally:
+        loop.close()
+
+
+def test_loop_time_is_monotonic_and_reactor_seconds_the_wall_clock() -> None:
+    """asyncio code compares ``loop.time()`` with ``time.monotonic()`` (aiohttp's
+    connection pool does); Twisted code dates things with ``reactor.seconds()``.
+    Timers of both kinds, in one queue, still run in the order they are due."""
+    loop = torsion.aio.new_event_loop()
+    try:
+        before = time.monotonic()
+        now = loop.time()
+        handle = loop.call_later(10, lambda: None)
+        after = time.monotonic()
+        assert before <= now <= after
+        assert before + 10 <= handle.when() <= after + 10
+        handle.cancel()
+        call = loop.callLater(10, lambda: None)
+        assert abs(call.getTime() - (time.time() + 10)) < 1
+        assert abs(loop.seconds() - time.time()) < 1
+        call.cancel()
+        ran: list[str] = []
+        loop.callLater(0.02, ran.append, "callLater 0.02")
+        loop.call_later(0.01, ran.append, "call_later 0.01")
+        loop.call_at(loop.time() + 0.03, ran.append, "call_at +0.03")
+        started = loop.time()
+        loop.run_until_complete(asyncio.sleep(0.04))
+        assert ran == ["call_later 0.01", "callLater 0.02", "call_at +0.03"]
+        assert loop.time() - started >= 0.04
     finally:
         loop.close()
 
@@ -978,3 +1009,48 @@ def test_lowering_the_high_water_mark_after_close_with_a_queue_is_harmless() -> 
         loop.close()
         peer.close()
     assert received > queued > 0
+
+
+@LOOPS
+def test_stop_before_run_forever_runs_one_turn(newLoop: Any) -> None:
+    """asyncio's idiom for flushing what is scheduled (aiohttp's test teardowns
+    use it): ``stop()`` on a loop that never ran, then ``run_forever()``."""
+    loop = newLoop()
+    try:
+        ran: list[str] = []
+        loop.call_soon(ran.append, "scheduled before")
+        loop.stop()
+        loop.run_forever()
+        assert ran == ["scheduled before"]
+        assert not loop.is_running()
+        loop.call_soon(ran.append, "and again")
+        loop.stop()
+        loop.run_forever()
+        assert ran == ["scheduled before", "and again"]
+    finally:
+        loop.close()
+
+
+def test_a_unix_server_whose_stale_check_fails_closes_its_socket(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stale-socket check (an ``os.stat``) raising must not leak the socket.
+
+    (The stock loop leaks it when the error is not an OSError: aiohttp's
+    blocking-call detector raises one there.)"""
+    loop = torsion.aio.new_event_loop()
+    path = str(tmp_path / "s")
+
+    class Refused(Exception):
+        pass
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise Refused
+
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(os, "stat", refuse)
+            with pytest.raises(Refused):
+                loop.run_until_complete(loop.create_unix_server(asyncio.Protocol, path))
+    finally:
+        loop.close()

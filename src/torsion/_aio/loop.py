@@ -11,8 +11,10 @@ torsion's:
 
 * Timers: ``call_at``/``call_later`` put a ``TimerHandle`` (with the few slots
   the timer queue reads) straight into the reactor's ``TimerQueue``, beside
-  the DelayedCalls of ``callLater``: one heap of floats, one clock
-  (``time()`` is ``seconds()``).
+  the DelayedCalls of ``callLater``: one heap of floats on the reactor's
+  clock (``seconds()``, Twisted's wall clock).  ``time()`` is asyncio's
+  monotonic clock; a timer's ``when`` is converted to the queue's clock once,
+  when it is scheduled.
 * The ready queue: ``call_soon`` appends a ``Handle`` to ``_ready``.  One turn
   of the loop polls (for no time at all if anything is ready), dispatches I/O
   straight to the ready descriptors, runs ``runUntilCurrent`` (thread calls, a
@@ -33,8 +35,9 @@ the loop the running asyncio loop, so either kind of code works in either.
 The first ``run_forever()`` also fires the reactor's startup event (so
 ``callWhenRunning`` and the thread pool work under ``asyncio.run``) and
 ``close()`` then fires its shutdown event.  ``stop()`` is Twisted's while
-``run()`` runs (and on a loop that never ran); inside ``run_forever()`` (or
-between two of them) it is asyncio's: the loop returns after this turn.
+``run()`` runs (and on a reactor that never ran); inside ``run_forever()`` (or
+between two of them), and on a loop made by ``torsion.aio.new_event_loop()``,
+it is asyncio's: the loop returns after this turn.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ import heapq
 import signal
 import sys
 import threading
+import time
 import warnings
 import weakref
 from asyncio import base_events, coroutines, events, format_helpers
@@ -76,6 +80,7 @@ _Ts = TypeVarTuple("_Ts")
 
 _Handle = events.Handle
 _heappush = heapq.heappush
+_monotonic = time.monotonic
 _new = object.__new__
 _HANDLE_SLOTS = ("_callback", "_args", "_cancelled", "_loop", "_source_traceback", "_repr")
 # The fast constructors below set a Handle's slots directly; on a Python whose
@@ -222,6 +227,8 @@ class EventLoop(SocketMethods, TransportMethods, Reactor, asyncio.BaseEventLoop)
         asyncio.BaseEventLoop.__init__(self)
         self._twistedRun = False
         self._aioSession = False
+        #: Made by asyncio's factory (torsion.aio.new_event_loop), not by torsion.reactors.
+        self._asyncioMade = False
         self._signalHandlers: dict[int, events.Handle] = {}
         self._transports: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
         self._servingPorts: dict[Any, Any] = {}
@@ -421,8 +428,13 @@ class EventLoop(SocketMethods, TransportMethods, Reactor, asyncio.BaseEventLoop)
             self._turns()
 
     def stop(self) -> None:
-        """Twisted's ``stop()`` under ``run()``; asyncio's under ``run_forever()``."""
-        if self._twistedRun or not (self._thread_id is not None or self._aioSession):
+        """Twisted's ``stop()`` under ``run()``; asyncio's under ``run_forever()``,
+        and on a loop made by ``torsion.aio.new_event_loop()`` that never ran
+        (``loop.stop(); loop.run_forever()`` runs one turn, as asyncio's idiom
+        for flushing callbacks expects)."""
+        if self._twistedRun or not (
+            self._thread_id is not None or self._aioSession or self._asyncioMade
+        ):
             ReactorCore.stop(self)
         else:
             self._stopping = True
@@ -466,8 +478,13 @@ class EventLoop(SocketMethods, TransportMethods, Reactor, asyncio.BaseEventLoop)
     # ------------------------------------------------------------ callbacks
 
     def time(self) -> float:
-        """The loop's clock: the reactor's ``seconds()``."""
-        return self.seconds()
+        """asyncio's clock: ``time.monotonic()``, as on the stock loop and uvloop.
+
+        Libraries mix the two freely (aiohttp stamps pooled connections with
+        ``time.monotonic()`` and checks them against ``loop.time()``).  The
+        reactor's ``seconds()`` stays Twisted's wall clock; see ``_timer``.
+        """
+        return _monotonic()
 
     def call_soon(
         self,
@@ -520,7 +537,7 @@ class EventLoop(SocketMethods, TransportMethods, Reactor, asyncio.BaseEventLoop)
     ) -> events.TimerHandle:
         if delay is None:
             raise TypeError("delay must not be None")
-        return self._timer(self.seconds() + delay, callback, args, context)
+        return self._timer(_monotonic() + delay, self.seconds() + delay, callback, args, context)
 
     def call_at(
         self,
@@ -531,12 +548,25 @@ class EventLoop(SocketMethods, TransportMethods, Reactor, asyncio.BaseEventLoop)
     ) -> events.TimerHandle:
         if when is None:
             raise TypeError("when cannot be None")
-        return self._timer(when, callback, args, context)
+        return self._timer(when, when + (self.seconds() - _monotonic()), callback, args, context)
 
     def _timer(
-        self, when: float, callback: Any, args: tuple[Any, ...], context: Context | None
+        self,
+        when: float,
+        at: float,
+        callback: Any,
+        args: tuple[Any, ...],
+        context: Context | None,
     ) -> events.TimerHandle:
-        """A TimerHandle due at ``when``, in the reactor's timer queue."""
+        """A TimerHandle due at ``when`` (``loop.time()``), queued at ``at``.
+
+        The reactor's timer queue runs on its ``seconds()`` (``at``): Twisted
+        code reads ``reactor.seconds()`` and ``DelayedCall.getTime()`` as wall
+        clock times, and asyncio code reads ``loop.time()`` and
+        ``TimerHandle.when()`` as ``time.monotonic()``.  A timer is converted
+        once, when it is scheduled, so it waits what it asked for, as a
+        DelayedCall does.
+        """
         if self._closed:
             raise RuntimeError("Event loop is closed")
         t: Any
@@ -559,13 +589,13 @@ class EventLoop(SocketMethods, TransportMethods, Reactor, asyncio.BaseEventLoop)
             t._context = copy_context() if context is None else context
             t._when = when
         t._scheduled = True
-        t.time = when
+        t.time = at
         t.called = 0
         t.cancelled = _NOT_CANCELLED
         t._seq = next(_timerSeq)
         timers = self._timers
-        if timers._buckets.setdefault(when, t) is t:
-            _heappush(timers._times, when)
+        if timers._buckets.setdefault(at, t) is t:
+            _heappush(timers._times, at)
         else:
             timers._add(t)  # shares its time with another call
         return t  # type: ignore[no-any-return]

@@ -21,6 +21,7 @@ import os
 import socket
 import stat
 from asyncio import base_events, selector_events, sslproto, tasks, unix_events
+from asyncio.log import logger
 from typing import Any
 
 from torsion._aio.stream import ServingPort, StreamTransport, TransportStream, noNagle
@@ -286,14 +287,17 @@ class TransportMethods:
             if sock is not None:
                 raise ValueError("path and sock can not be specified at the same time")
             path = os.fspath(path)
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             if path[0] not in (0, "\x00"):
                 # A socket file left by a previous server is in the way: remove it.
+                # (Before the socket exists: nothing to close if this raises.)
                 try:
                     if stat.S_ISSOCK(os.stat(path).st_mode):
                         os.remove(path)
                 except FileNotFoundError:
                     pass
+                except OSError as err:  # as asyncio: say so, and let bind() decide
+                    logger.error("Unable to check or remove stale UNIX socket %r: %r", path, err)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
                 sock.bind(path)
             except OSError as exc:

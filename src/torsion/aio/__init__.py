@@ -28,7 +28,8 @@ Design decisions
   anything is ready), dispatches I/O straight to the ready descriptors, runs
   thread calls and due timers, then the ``call_soon`` handles ready at that
   point.  asyncio's timers live in the reactor's timer queue (one heap of
-  floats, one clock: ``loop.time()`` is ``reactor.seconds()``).  The
+  floats on ``reactor.seconds()``, Twisted's wall clock; ``loop.time()`` is
+  asyncio's monotonic clock, and a timer is converted when scheduled).  The
   Twisted-idiom hot path pays one ``if ready`` per turn.
 * *Transports by composition.*  An asyncio stream transport is the protocol
   of a torsion ``StreamConnection`` (which keeps the socket, write queue,
@@ -72,6 +73,7 @@ def new_event_loop() -> EventLoop:
         name = None  # e.g. "asyncio": that backend is not a loop of its own
     loop = reactors.create(name)
     assert isinstance(loop, EventLoop)
+    loop._asyncioMade = True
     return loop
 
 
