@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 CACHE = Path(__file__).resolve().parent.parent / ".cache"
@@ -63,3 +64,18 @@ def fetchSdist(project: str, parts: dict[str, str]) -> Path:
             os.replace(staging / dest, target / dest)
     done.touch()
     return target
+
+
+def junitOutcomes(report: Path) -> dict[str, str]:
+    """{test id: "passed" | "failed" | "skipped"} from a JUnit XML report."""
+    out: dict[str, str] = {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        name = f"{case.get('classname')}::{case.get('name')}"
+        kinds = {child.tag for child in case}
+        if kinds & {"failure", "error"}:
+            out[name] = "failed"
+        elif "skipped" in kinds:
+            out[name] = "skipped"
+        else:
+            out[name] = "passed"
+    return out

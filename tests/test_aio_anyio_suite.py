@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from _upstream import fetchSdist
+from _upstream import fetchSdist, junitOutcomes
 
 if sys.platform == "win32":  # pragma: no cover
     pytest.skip("torsion.aio runs on POSIX systems", allow_module_level=True)
@@ -46,21 +45,6 @@ def _suite() -> Path:
     return root
 
 
-def _outcomes(report: Path) -> dict[str, str]:
-    """{test id: "passed" | "failed" | "skipped"} from a JUnit XML report."""
-    out: dict[str, str] = {}
-    for case in ET.parse(report).getroot().iter("testcase"):
-        name = f"{case.get('classname')}::{case.get('name')}"
-        kinds = {child.tag for child in case}
-        if kinds & {"failure", "error"}:
-            out[name] = "failed"
-        elif "skipped" in kinds:
-            out[name] = "skipped"
-        else:
-            out[name] = "passed"
-    return out
-
-
 @pytest.mark.timeout(900)
 def test_anyio_suite_passes_on_torsion_wherever_it_passes_on_asyncio(tmp_path: Path) -> None:
     root = _suite()
@@ -79,7 +63,7 @@ def test_anyio_suite_passes_on_torsion_wherever_it_passes_on_asyncio(tmp_path: P
     )
     # A test that hangs past its timeout ends the child (thread method): no report.
     assert report.exists(), f"anyio's suite ended early:\n{child.stdout[-4000:]}"
-    outcomes = _outcomes(report)
+    outcomes = junitOutcomes(report)
     onAsyncio = {k: v for k, v in outcomes.items() if "[asyncio" in k}
     onTorsion = {
         k.replace("[torsion", "[asyncio"): v for k, v in outcomes.items() if "[torsion" in k
