@@ -67,6 +67,26 @@ def test_install_sets_the_policy() -> None:
         asyncio.set_event_loop_policy(old)
 
 
+def test_the_asyncio_backend_under_torsions_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TORSION_REACTOR=asyncio with torsion.aio installed: the asyncio backend
+    runs on a loop from the policy, a native EventLoop (not on itself, forever)."""
+    monkeypatch.setenv("TORSION_REACTOR", "asyncio")
+    old = asyncio.get_event_loop_policy()
+    try:
+        torsion.aio.install()
+        loop = torsion.aio.new_event_loop()
+        assert loop.backendName in reactors.native()
+        loop.close()
+        reactor = reactors.create()
+        try:
+            assert reactor.backendName == "asyncio"
+            assert isinstance(reactor._loop, torsion.aio.EventLoop)  # type: ignore[attr-defined]
+        finally:
+            reactor.close()
+    finally:
+        asyncio.set_event_loop_policy(old)
+
+
 def test_reactor_run_is_the_running_loop(reactor: Any, run: Any) -> None:
     loop = aioLoop(reactor)
 

@@ -68,9 +68,11 @@ _T = TypeVar("_T")
 
 def new_event_loop() -> EventLoop:
     """A new torsion EventLoop on the best native backend (or ``TORSION_REACTOR``'s)."""
-    name = os.environ.get("TORSION_REACTOR") or None
-    if name is not None and name.strip().lower() not in reactors.native():
-        name = None  # e.g. "asyncio": that backend is not a loop of its own
+    name = (os.environ.get("TORSION_REACTOR") or "").strip().lower()
+    if name not in reactors.native():
+        # Unset, or "asyncio": that backend is not a loop of its own (and under
+        # this module's policy it would ask this function for its loop again).
+        name = reactors.native()[0]
     loop = reactors.create(name)
     assert isinstance(loop, EventLoop)
     loop._asyncioMade = True
