@@ -238,7 +238,9 @@ def _signalsUntilExit(reactor: Any, handlers: dict[int, Any] | None = None) -> I
     for number, handler in handlers.items():
         signal.signal(number, forward if callable(handler) else handler)
     waker = getattr(reactor, "_waker", None)
-    saved = None if waker is None else signal.set_wakeup_fd(waker.writeFileno)
+    saved = None
+    if waker is not None:  # the waker coalesces: a full pipe needs no warning
+        saved = signal.set_wakeup_fd(waker.writeFileno, warn_on_full_buffer=False)
     try:
         yield
     finally:
