@@ -116,19 +116,22 @@ def pytest_sessionfinish(session):
 """
 
 
-def _child(root: Path, work: Path, side: str) -> subprocess.Popen[str]:
-    (work / side).mkdir()
+def _child(
+    root: Path, work: Path, side: str, run: str, selection: list[str]
+) -> subprocess.Popen[str]:
+    """A child pytest over ``selection`` on ``side``'s loop, reporting into ``work/run``."""
+    (work / run).mkdir()
     env = dict(os.environ)
     args = [sys.executable, "-m", "pytest", "-c", str(work / "pytest.ini"), "--rootdir", str(root)]
     if side == "torsion":
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(work), env.get("PYTHONPATH")]))
-        env["TORSION_LOOPS_MADE"] = str(work / "loops")
+        env["TORSION_LOOPS_MADE"] = str(work / run / "loops")
         args += ["-p", "torsion_everywhere"]
     args += [
-        *(f"tests/{name}" for name in FILES),
-        *("-q", "-p", "no:cacheprovider", "--basetemp", str(work / side / "tmp")),
+        *selection,
+        *("-q", "-p", "no:cacheprovider", "--basetemp", str(work / run / "tmp")),
         *("-m", "not dev_mode and not autobahn and not internal", "--timeout", "60"),
-        *("--junitxml", str(work / side / "report.xml"), "-o", "junit_family=xunit2"),
+        *("--junitxml", str(work / run / "report.xml"), "-o", "junit_family=xunit2"),
     ]
     return subprocess.Popen(
         args,
@@ -140,22 +143,43 @@ def _child(root: Path, work: Path, side: str) -> subprocess.Popen[str]:
     )
 
 
+def _finish(child: subprocess.Popen[str], work: Path, run: str) -> dict[str, str]:
+    output, _ = child.communicate(timeout=850)
+    report = work / run / "report.xml"
+    assert report.exists(), f"aiohttp's suite ended early ({run}):\n{output[-4000:]}"
+    return junitOutcomes(report)
+
+
+def _nodeid(test: str) -> str:
+    """``tests/test_x.py::Class::name`` for the JUnit id ``tests.test_x.Class::name``."""
+    classname, name = test.split("::", 1)
+    parts = classname.split(".")
+    module = next(i for i, part in enumerate(parts) if part.startswith("test_"))
+    return "::".join(["/".join(parts[: module + 1]) + ".py", *parts[module + 1 :], name])
+
+
 @pytest.mark.timeout(900)
 def test_aiohttp_suite_passes_on_torsion_wherever_it_passes_on_asyncio(tmp_path: Path) -> None:
     root = fetchSdist("aiohttp", {"tests": "tests"})
     (tmp_path / "pytest.ini").write_text(INI)
     (tmp_path / "torsion_everywhere.py").write_text(PLUGIN)
-    children = {side: _child(root, tmp_path, side) for side in ("stock", "torsion")}
-    outcomes: dict[str, dict[str, str]] = {}
-    for side, child in children.items():
-        output, _ = child.communicate(timeout=850)
-        report = tmp_path / side / "report.xml"
-        assert report.exists(), f"aiohttp's suite ended early ({side}):\n{output[-4000:]}"
-        outcomes[side] = junitOutcomes(report)
-    stock, torsion = outcomes["stock"], outcomes["torsion"]
-    assert int((tmp_path / "loops").read_text()) > 1000, "torsion's loops were not used"
+    files = [f"tests/{name}" for name in FILES]
+    children = {side: _child(root, tmp_path, side, side, files) for side in ("stock", "torsion")}
+    stock, torsion = (_finish(child, tmp_path, side) for side, child in children.items())
+    assert int((tmp_path / "torsion" / "loops").read_text()) > 1000, "torsion's loops unused"
     assert stock.keys() == torsion.keys()
     assert DIFFERENT.keys() <= stock.keys(), "DIFFERENT names tests that no longer exist"
     assert sum(v == "passed" for v in torsion.values()) > 1300, "the suite did not run"
     worse = {k for k, v in stock.items() if v == "passed" and torsion[k] != "passed"}
-    assert sorted(worse - DIFFERENT.keys()) == [], "pass on the stock loop, not on torsion's"
+    worse -= DIFFERENT.keys()
+    if worse:
+        # Once more, alone: a test that fails again is torsion's to fix; one
+        # that passes now was timing (a loaded machine), and is only reported.
+        again = _finish(
+            _child(root, tmp_path, "torsion", "again", sorted(map(_nodeid, worse))),
+            tmp_path,
+            "again",
+        )
+        print("passed when run again:", sorted(k for k in worse if again.get(k) == "passed"))
+        worse = {k for k in worse if again.get(k) != "passed"}
+    assert sorted(worse) == [], "pass on the stock loop, not on torsion's"
