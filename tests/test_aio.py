@@ -9,6 +9,7 @@ import socket
 import sys
 import time
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -1074,3 +1075,29 @@ def test_a_unix_server_whose_stale_check_fails_closes_its_socket(
                 loop.run_until_complete(loop.create_unix_server(asyncio.Protocol, path))
     finally:
         loop.close()
+
+
+@LOOPS
+def test_a_stream_transports_methods_can_be_patched(newLoop: Any) -> None:
+    """Tests patch a transport's ``write`` (aiohttp's make it raise a reset),
+    and libraries set attributes of their own on transports."""
+    loop = newLoop()
+    a, b = socket.socketpair()
+
+    async def main() -> None:
+        transport, _ = await loop.connect_accepted_socket(asyncio.Protocol, a)
+        transport.note = "mine"
+        patched = mock.patch.object(transport, "write", side_effect=ConnectionResetError)
+        with patched as write, pytest.raises(ConnectionResetError):
+            transport.write(b"x")
+        write.assert_called_once_with(b"x")
+        transport.write(b"y")  # the transport's own again
+        assert transport.note == "mine"
+        transport.close()
+
+    try:
+        loop.run_until_complete(main())
+        assert b.recv(10) == b"y"
+    finally:
+        loop.close()
+        b.close()

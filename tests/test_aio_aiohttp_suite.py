@@ -60,19 +60,13 @@ FILES = (
     "test_web_websocket_functional.py",
 )
 
-_CLOCK_PATCH = (
-    "patches loop.time() to make a timer fire: the stock loop's turn reads loop.time(), "
-    "torsion's timer queue (shared with the reactor's callLater) and uvloop's libuv timers "
-    "do not; it fails on uvloop too"
-)
-
 #: Passes on the stock loop, not on torsion's: {test id: why}.
 DIFFERENT = {
-    "tests.test_web_functional::test_keepalive_expires_on_time[pyloop]": _CLOCK_PATCH,
-    "tests.test_web_websocket_functional::test_heartbeat_connection_closed[pyloop]": (
-        _CLOCK_PATCH
+    "tests.test_web_functional::test_keepalive_expires_on_time[pyloop]": (
+        "patches loop.time() to make a timer fire: the stock loop's turn reads loop.time(), "
+        "torsion's timer queue (shared with the reactor's callLater) and uvloop's libuv "
+        "timers do not; it fails on uvloop too"
     ),
-    "tests.test_client_ws_functional::test_heartbeat_connection_closed[pyloop]": _CLOCK_PATCH,
 }
 
 #: aiohttp's pytest.ini, less its plugins (xdist, coverage) and their options.

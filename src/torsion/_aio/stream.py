@@ -117,7 +117,11 @@ class StreamTransport(transports._FlowControlMixin):
     _protocol: Any
     dataReceived: Any
 
+    # ``__dict__``: tests patch a transport's methods (``mock.patch.object(
+    # transport, "write")``, as aiohttp's do), and libraries hang their own
+    # attributes on it, as on asyncio's transports.  Created on first use.
     __slots__ = (
+        "__dict__",
         "__weakref__",
         "_aborted",
         "_closeRequested",
