@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 from typing import Any
 
@@ -524,3 +525,17 @@ def test_a_signal_after_a_stop_by_code_does_not_stop_twice(reactor: Any) -> None
     reactor.callWhenRunning(stopThenSignal)
     reactor.run(installSignalHandlers=False)  # no ReactorNotRunning escapes
     assert not reactor.running
+
+
+def test_run_puts_back_the_signal_handlers_it_found(reactor: Any) -> None:
+    """After ``run()`` (which handles SIGINT and SIGTERM meanwhile) the process's
+    handlers and wakeup descriptor are what they were: on uvloop too, whose
+    remove_signal_handler leaves a handler of its own behind."""
+    signals = (signal.SIGINT, signal.SIGTERM)
+    before = {number: signal.getsignal(number) for number in signals}
+    wakeup = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(wakeup)
+    reactor.callWhenRunning(reactor.stop)
+    reactor.run()
+    assert {number: signal.getsignal(number) for number in signals} == before
+    assert signal.set_wakeup_fd(wakeup) == wakeup

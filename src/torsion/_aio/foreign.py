@@ -185,16 +185,16 @@ class AsyncioReactor(Reactor):
         self.running = True
         if not self._installSignalHandlers:
             return
-        self._signalsAdded: list[int] = []
+        self._signalsAdded: dict[int, Any] = {}
         for signum, name in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")):
-            owned = signal.getsignal(signum) is not signal.default_int_handler
-            if signum == signal.SIGINT and owned:
+            previous = signal.getsignal(signum)
+            if signum == signal.SIGINT and previous is not signal.default_int_handler:
                 continue
             try:
                 self._loop.add_signal_handler(signum, self._onSignal, signum, name)
             except (RuntimeError, ValueError, NotImplementedError):
                 continue
-            self._signalsAdded.append(signum)
+            self._signalsAdded[signum] = previous
 
     def _onSignal(self, signum: int, name: str) -> None:
         # Called by the asyncio loop (not inside a signal handler): count it
@@ -204,10 +204,15 @@ class AsyncioReactor(Reactor):
         self._onShutdownSignal(name, self._shutdownSignals)
 
     def _removeSignalHandlers(self) -> None:
-        for signum in getattr(self, "_signalsAdded", ()):
+        # Then put back what was there: uvloop's remove_signal_handler leaves
+        # its own Python handler in place (that of a loop soon closed), and the
+        # process would go on ignoring SIGTERM.
+        for signum, previous in getattr(self, "_signalsAdded", {}).items():
             if not self._loop.is_closed():
                 self._loop.remove_signal_handler(signum)
-        self._signalsAdded = []
+            if previous is not None:
+                signal.signal(signum, previous)
+        self._signalsAdded = {}
 
     def stop(self) -> None:
         ReactorCore.stop(self)
