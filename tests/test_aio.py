@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import os
+import signal
 import socket
 import sys
 import time
@@ -1101,3 +1102,54 @@ def test_a_stream_transports_methods_can_be_patched(newLoop: Any) -> None:
     finally:
         loop.close()
         b.close()
+
+
+def _signalLoops() -> list[Any]:
+    loops: list[Any] = [
+        pytest.param(lambda name=name: reactors.create(name), id=f"torsion.aio-{name}")
+        for name in reactors.native()
+    ]
+    loops.append(pytest.param(asyncio.new_event_loop, id="asyncio (the oracle)"))
+    if "_uvloop" in globals():
+        loops.append(pytest.param(_uvloop.new_event_loop, id="uvloop (the oracle)"))
+    return loops
+
+
+@pytest.mark.parametrize("newLoop", _signalLoops())
+def test_a_signal_handler_runs_when_its_python_handler_was_replaced(newLoop: Any) -> None:
+    """The loop learns of a signal from the wakeup descriptor, not from the
+    Python-level handler: code that puts its own handler in place for a while
+    (uvicorn's server does, restoring the old one afterwards) leaves the
+    loop's callback running too, once per signal, as on asyncio's loop and
+    uvloop."""
+    loop = newLoop()
+    got: list[str] = []
+    waiters: list[asyncio.Future[None]] = []
+
+    def onSignal() -> None:
+        got.append("loop")
+        waiters.pop().set_result(None)
+
+    async def raiseAndWait() -> None:
+        waiters.append(loop.create_future())
+        signal.raise_signal(signal.SIGUSR1)
+        await asyncio.wait_for(waiters[-1], 10)
+
+    async def main() -> None:
+        loop.add_signal_handler(signal.SIGUSR1, onSignal)
+        ours = signal.signal(signal.SIGUSR1, lambda signum, frame: got.append("python"))
+        try:
+            await raiseAndWait()
+            await raiseAndWait()
+        finally:
+            signal.signal(signal.SIGUSR1, ours)
+        assert got == ["python", "loop", "python", "loop"]
+        await raiseAndWait()  # with the loop's own Python-level handler back
+        assert got == ["python", "loop", "python", "loop", "loop"]
+        assert loop.remove_signal_handler(signal.SIGUSR1)
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+        signal.signal(signal.SIGUSR1, signal.SIG_DFL)  # uvloop leaves its own behind

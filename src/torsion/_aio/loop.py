@@ -104,6 +104,14 @@ _NOT_CANCELLED = _Flag(0)
 _CANCELLED = _Flag(1)
 
 
+def _ignoreSignal(signum: int, frame: Any) -> None:
+    """The Python-level handler of a signal added by ``add_signal_handler``.
+
+    The loop learns of the signal from its number on the wakeup descriptor
+    (``Waker.onSignal``); this handler only keeps the default action away.
+    """
+
+
 class _Timer(events.TimerHandle):
     """An asyncio TimerHandle that lives in the reactor's TimerQueue.
 
@@ -230,6 +238,7 @@ class EventLoop(SocketMethods, TransportMethods, Reactor, asyncio.BaseEventLoop)
         #: Made by asyncio's factory (torsion.aio.new_event_loop), not by torsion.reactors.
         self._asyncioMade = False
         self._signalHandlers: dict[int, events.Handle] = {}
+        self._waker.onSignal = self._onSignal
         self._transports: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
         self._servingPorts: dict[Any, Any] = {}
         if type(self).create_future is EventLoop.create_future:
@@ -747,13 +756,16 @@ class EventLoop(SocketMethods, TransportMethods, Reactor, asyncio.BaseEventLoop)
         self._check_signal(sig)
         self._check_closed()
         try:
-            # The signal's byte wakes a blocked poll; the handler queues the call.
+            # The C-level handler writes the signal's number to the waker,
+            # whose drain calls _onSignal: the Python-level handler does
+            # nothing, and the callback runs even if someone replaces it, as
+            # with asyncio's loops.
             signal.set_wakeup_fd(self._waker.writeFileno, warn_on_full_buffer=False)
         except (ValueError, OSError) as exc:
             raise RuntimeError(str(exc))
         self._signalHandlers[sig] = _Handle(callback, args, self, None)
         try:
-            signal.signal(sig, self._onSignal)
+            signal.signal(sig, _ignoreSignal)
             signal.siginterrupt(sig, False)
         except OSError as exc:
             del self._signalHandlers[sig]
@@ -764,7 +776,8 @@ class EventLoop(SocketMethods, TransportMethods, Reactor, asyncio.BaseEventLoop)
                 raise RuntimeError(f"sig {sig:d} cannot be caught")
             raise
 
-    def _onSignal(self, signum: int, frame: Any) -> None:
+    def _onSignal(self, signum: int) -> None:
+        """Signal ``signum`` arrived (the waker read its number): queue its handler."""
         h = self._signalHandlers.get(signum)
         if h is None:
             return
@@ -772,7 +785,6 @@ class EventLoop(SocketMethods, TransportMethods, Reactor, asyncio.BaseEventLoop)
             self.remove_signal_handler(signum)
         else:
             self._ready.append(h)
-            self._waker.wakeUp()
 
     def remove_signal_handler(self, sig: int) -> bool:
         """Remove the handler of ``sig``; True if there was one."""

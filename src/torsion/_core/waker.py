@@ -10,17 +10,22 @@ the flag still set queued its call before looking, and the reactor looks at
 its queues (thread calls, asyncio's ready handles) only after the drain, so
 that call is seen on this turn or the next without a byte.
 The write end doubles as ``signal.set_wakeup_fd`` target, so a signal that
-arrives just before the loop blocks still wakes it.
+arrives just before the loop blocks still wakes it.  The C-level handler then
+writes the signal's number; ``wakeUp`` writes a zero byte, which no signal
+has.  Given ``onSignal``, the drain calls it with each number it reads: this
+is how an asyncio loop's ``add_signal_handler`` learns of its signals, as
+asyncio's and uvloop's do, whatever Python-level handler is in place by then.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 
 class Waker:
-    __slots__ = ("_r", "_w", "woken")
+    __slots__ = ("_r", "_w", "onSignal", "woken")
 
     def __init__(self) -> None:
         r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC) if hasattr(os, "pipe2") else os.pipe()
@@ -29,6 +34,8 @@ class Waker:
         self._r = r
         self._w = w
         self.woken = False
+        #: Called with each signal number the drain reads (None: they are dropped).
+        self.onSignal: Callable[[int], None] | None = None
 
     def fileno(self) -> int:
         return self._r
@@ -42,18 +49,26 @@ class Waker:
         if not self.woken:
             self.woken = True
             try:
-                os.write(self._w, b"x")
+                os.write(self._w, b"\0")
             except (BlockingIOError, OSError):
                 # The pipe is full (the reactor will wake anyway) or closed.
                 pass
 
     def doRead(self) -> None:
+        onSignal = self.onSignal
         try:
-            while len(os.read(self._r, 4096)) == 4096:
-                pass
+            while True:
+                data = os.read(self._r, 4096)
+                if onSignal is not None:
+                    for signum in data:
+                        if signum:
+                            onSignal(signum)
+                if len(data) < 4096:
+                    break
         except (BlockingIOError, OSError):
             pass
-        self.woken = False
+        finally:
+            self.woken = False
 
     def doWrite(self) -> None:  # pragma: no cover - never registered for writing
         pass
