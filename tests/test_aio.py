@@ -1153,3 +1153,64 @@ def test_a_signal_handler_runs_when_its_python_handler_was_replaced(newLoop: Any
     finally:
         loop.close()
         signal.signal(signal.SIGUSR1, signal.SIG_DFL)  # uvloop leaves its own behind
+
+
+@LOOPS
+def test_write_eof_while_paused_sends_the_eof_once_the_queue_drains(newLoop: Any) -> None:
+    """``write_eof()`` after writes that paused the protocol: the peer gets
+    every byte, then the EOF (asyncssh's forwarding tests do this)."""
+    loop = newLoop()
+    size = 1 << 20
+    events: list[str] = []
+
+    class Sink(asyncio.Protocol):
+        received = 0
+
+        def connection_made(self, transport: Any) -> None:
+            self.transport = transport
+
+        def data_received(self, data: bytes) -> None:
+            self.received += len(data)
+
+        def eof_received(self) -> None:
+            self.transport.write(b"%d" % self.received)
+            self.transport.close()
+
+    class Source(asyncio.Protocol):
+        def __init__(self) -> None:
+            self.reply = b""
+            self.lost = loop.create_future()
+
+        def pause_writing(self) -> None:
+            events.append("paused")
+
+        def resume_writing(self) -> None:
+            events.append("resumed")
+
+        def data_received(self, data: bytes) -> None:
+            self.reply += data
+
+        def connection_lost(self, exc: BaseException | None) -> None:
+            self.lost.set_result(exc)
+
+    async def main() -> bytes:
+        server = await loop.create_server(Sink, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        transport, source = await loop.create_connection(Source, "127.0.0.1", port)
+        transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        transport.write(b"\0" * size)
+        transport.write_eof()
+        assert events == ["paused"]
+        try:
+            await asyncio.wait_for(asyncio.shield(source.lost), 10)
+        finally:
+            transport.close()
+            server.close()
+            await server.wait_closed()
+        return source.reply
+
+    try:
+        assert loop.run_until_complete(main()) == b"%d" % size
+    finally:
+        loop.close()
+    assert events == ["paused", "resumed"]

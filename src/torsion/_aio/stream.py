@@ -308,9 +308,11 @@ class StreamTransport(transports._FlowControlMixin):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
         self._context.run(self._maybe_resume_protocol)  # may write more (after close() too)
-        if self._closing:
-            # close() found the protocol paused and left us registered for this
-            # call: what resume_writing wrote is queued, the close may now go on.
+        if self._closing or self._eof:
+            # A close() or write_eof() that found the protocol paused left us
+            # registered for this call (a stream's close and half-close wait
+            # for a paused producer, as Twisted's do): what resume_writing
+            # wrote is queued, and the close or the EOF follows it.
             stream = self._stream
             if stream is not None and stream.producer is self:
                 stream.unregisterProducer()
