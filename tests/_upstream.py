@@ -160,7 +160,14 @@ class SideBySide:
         )
 
     def _finish(self, child: subprocess.Popen[str], run: str) -> dict[str, str]:
-        output, _ = child.communicate(timeout=850)
+        try:
+            output, _ = child.communicate(timeout=800)
+        except subprocess.TimeoutExpired:
+            # A test that hangs past its timeout in a teardown (the per-test
+            # timer has already fired): stop the child, report what it said.
+            child.kill()
+            output, _ = child.communicate()
+            raise AssertionError(f"{self.project}'s suite hung ({run}):\n{output[-4000:]}")
         report = self.work / run / "report.xml"
         assert report.exists(), f"{self.project}'s suite ended early ({run}):\n{output[-4000:]}"
         return junitOutcomes(report)
