@@ -95,6 +95,41 @@ def test_waker_wakes_again_after_a_wake_up_that_races_its_drain(
         os.close(w.writeFileno)
 
 
+def test_waker_reports_signal_numbers_and_survives_a_failing_handler(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The drain hands each signal number it reads (the C-level handler
+    writes them) to ``onSignal``, skips its own zero bytes, and goes on past
+    a handler that raises: the error is logged and the waker still wakes."""
+    import os
+    import select
+    import signal
+
+    from torsion._core.waker import Waker
+
+    w = Waker()
+    seen: list[int] = []
+
+    def onSignal(signum: int) -> None:
+        seen.append(signum)
+        if signum == signal.SIGUSR1:
+            raise RuntimeError("handler boom")
+
+    w.onSignal = onSignal
+    try:
+        w.wakeUp()
+        os.write(w.writeFileno, bytes([signal.SIGUSR1, signal.SIGUSR2]))
+        with caplog.at_level(logging.ERROR, logger="torsion"):
+            w.doRead()
+        assert seen == [signal.SIGUSR1, signal.SIGUSR2]
+        assert "handler boom" in caplog.text
+        assert not w.woken
+        w.wakeUp()
+        assert select.select([w.fileno()], [], [], 0)[0] == [w.fileno()]
+    finally:
+        w.close()
+
+
 def test_call_from_thread_exception_is_logged(
     reactor: Any, caplog: pytest.LogCaptureFixture
 ) -> None:

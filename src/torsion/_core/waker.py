@@ -23,6 +23,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from torsion import _log
+
 
 class Waker:
     __slots__ = ("_r", "_w", "onSignal", "woken")
@@ -62,7 +64,10 @@ class Waker:
                 if onSignal is not None:
                     for signum in data:
                         if signum:
-                            onSignal(signum)
+                            try:
+                                onSignal(signum)
+                            except Exception as e:  # the waker must go on waking
+                                _log.log_failure(f"Error handling signal {signum}:", e)
                 if len(data) < 4096:
                     break
         except (BlockingIOError, OSError):
