@@ -83,11 +83,9 @@ def test_anyio_suite_passes_on_torsion_wherever_it_passes_on_asyncio(tmp_path: P
         # IPv6 name for localhost) leak sockets in anyio's own fixtures; the
         # garbage collector's ResourceWarning then fails whichever test it
         # lands in, on either loop.  A test that passes alone is only printed.
-        ids = [nodeid(k.replace("[asyncio", "[torsion", 1)) for k in worse]
-        again = _run(root, tmp_path / "again.xml", ids)
-        passedAgain = {
-            k for k in worse if again.get(k.replace("[asyncio", "[torsion", 1)) == "passed"
-        }
+        torsionIds = {k: k.replace("[asyncio", "[torsion", 1) for k in worse}
+        again = _run(root, tmp_path / "again.xml", [nodeid(t) for t in torsionIds.values()])
+        passedAgain = {k for k, t in torsionIds.items() if again.get(t) == "passed"}
         print("passed when run again:", sorted(passedAgain))
         worse = [k for k in worse if k not in passedAgain]
     assert worse == [], f"pass on the stock loop, not on torsion's: {worse}"
